@@ -1,0 +1,605 @@
+"""Documents: build renderer data from rows, and the certificate services.
+
+The renderers (communications.renderers) are pure; this module is the layer above them that
+loads rows. Certificate services follow the project rules: keyword-only arguments, rule
+violations as RuleViolation, writes inside transaction.atomic, tasks queued on commit.
+"""
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from celery import shared_task
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from common.errors import RuleViolation
+from events.models import Event
+from participants.models import CampaignParticipation, Ticket
+
+from .models import Certificate, CertificateRun
+from .renderers import pdf
+from .renderers.data import CalendarAttendee, CalendarEvent, CertificateDoc, TicketDoc
+from .renderers.ics import render_ics
+
+logger = logging.getLogger(__name__)
+
+# Certificates rendered per WeasyPrint document in a run: large enough to spread the fixed
+# per-document cost, small enough that progress moves and memory stays flat.
+CHUNK_SIZE = 200
+DEFAULT_LANES = 2
+STALE_RUN_AFTER = timedelta(minutes=15)
+ACTIVE_RUN = (CertificateRun.Status.QUEUED, CertificateRun.Status.RUNNING)
+PARTICIPATION_ELIGIBLE = (
+    CampaignParticipation.Status.REGISTERED,
+    CampaignParticipation.Status.CONFIRMED,
+)
+
+
+# --- Renderer data -------------------------------------------------------------------------
+
+
+def site_host() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def event_uid(event: Event) -> str:
+    """Stable across revisions, so calendars update the entry instead of adding a second one."""
+    return f"event-{event.pk}@{site_host()}"
+
+
+def _event_location(event: Event) -> str:
+    if event.venue_name:
+        return ", ".join(part for part in (event.venue_name, event.venue_address) if part)
+    return event.online_url
+
+
+def event_public_url(event: Event) -> str:
+    try:
+        return settings.SITE_URL + reverse("events:detail", kwargs={"slug": event.slug})
+    except Exception:  # noqa: BLE001 - the events app decides its URLs; a feed must not fail
+        return settings.SITE_URL
+
+
+def calendar_event(event: Event) -> CalendarEvent:
+    description = event.description
+    if event.online_url and event.venue_name:
+        description = f"{description}\n\n{event.online_url}".strip()
+    return CalendarEvent(
+        uid=event_uid(event),
+        sequence=event.revision,
+        summary=event.title,
+        description=description,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        location=_event_location(event),
+        url=event.online_url if event.is_online else event_public_url(event),
+        cancelled=event.status == Event.Status.CANCELLED,
+        last_modified=event.updated_at,
+    )
+
+
+def event_ics(
+    *, events: Sequence[Event], method: str = "PUBLISH", name: str = "", cancelled: bool = False
+) -> bytes:
+    """Calendar of events without an attendee (downloads, feeds). `cancelled` marks every event
+    STATUS:CANCELLED, for a withdrawal that is not addressed to one attendee."""
+    items = [calendar_event(e) for e in events]
+    if cancelled:
+        items = [dataclasses.replace(item, cancelled=True) for item in items]
+    return render_ics(
+        events=items,
+        method=method,
+        organiser_name=settings.ORGANISER_NAME,
+        organiser_email=settings.ORGANISER_EMAIL,
+        calendar_name=name,
+    )
+
+
+def ticket_ics(*, ticket: Ticket, method: str) -> bytes:
+    """A personal iTIP invite (REQUEST) or its withdrawal (CANCEL) for one ticket's attendee."""
+    person = ticket.person
+    return render_ics(
+        events=[calendar_event(ticket.event)],
+        method=method,
+        organiser_name=settings.ORGANISER_NAME,
+        organiser_email=settings.ORGANISER_EMAIL,
+        attendee=CalendarAttendee(
+            name=person.name, email=person.email, language=person.preferred_language
+        ),
+    )
+
+
+def ticket_doc(ticket: Ticket) -> TicketDoc:
+    event = ticket.event
+    return TicketDoc(
+        language=ticket.person.preferred_language or ticket.registration.language,
+        event_title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        venue_name=event.venue_name,
+        venue_address=event.venue_address,
+        online_url=event.online_url,
+        attendee_name=ticket.person.name,
+        ticket_type=ticket.ticket_type.name,
+        booking_code=ticket.registration.code,
+        secret=ticket.secret,
+        organiser_name=settings.ORGANISER_NAME,
+    )
+
+
+# --- Ticket PDFs, stored once per content ----------------------------------------------------
+
+# Bump when templates/documents/ticket*.html or print.css change what a ticket looks like, so
+# stored PDFs of the old layout are no longer used.
+TICKET_LAYOUT = 2
+TICKET_PDF_DIR = "ticket-pdfs"
+TICKET_CHUNK_SIZE = 100
+
+
+def ticket_pdf_name(doc: TicketDoc) -> str:
+    """Storage name of a ticket PDF: a digest of everything printed on it.
+
+    A renamed attendee, a moved event (new revision), another language or layout gives another
+    name, so a stored PDF is never stale; resends and reminders of an unchanged ticket reuse it.
+    The digest covers the ticket secret, so the name cannot be guessed.
+    """
+    # Datetimes as UTC: the same instant must give the same name whether it was loaded from the
+    # database (UTC) or built in another zone.
+    fields = [
+        value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+        for value in dataclasses.astuple(doc)
+    ]
+    digest = hashlib.sha256(repr((TICKET_LAYOUT, fields)).encode()).hexdigest()
+    return f"{TICKET_PDF_DIR}/{digest[:2]}/{digest}.pdf"
+
+
+def _stored(name: str) -> bytes | None:
+    try:
+        with default_storage.open(name, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _store_ticket_pdf(name: str, content: bytes) -> None:
+    # Two workers may render the same ticket at once; both copies are identical, so the loser's
+    # file is simply not written (FileSystemStorage would otherwise save it under a new name).
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(content))
+
+
+def ticket_pdf_bytes(ticket: Ticket) -> bytes:
+    """The ticket PDF: the stored copy if this exact content was rendered before, else rendered
+    now (and stored for the next resend or reminder)."""
+    doc = ticket_doc(ticket)
+    name = ticket_pdf_name(doc)
+    content = _stored(name)
+    if content is None:
+        content = pdf.render_ticket_pdf(doc)
+        _store_ticket_pdf(name, content)
+    return content
+
+
+def ticket_pdfs_prepare(*, ticket_ids: Sequence[int]) -> int:
+    """Render the missing ticket PDFs of many tickets in bulk and store them; returns how many.
+
+    One WeasyPrint layout per chunk, one PDF written per ticket, so the mail task for each
+    confirmation only attaches stored bytes. Idempotent: tickets whose
+    current PDF is stored already are skipped; deleted tickets are ignored.
+    """
+    tickets = (
+        Ticket.objects.select_related("event", "person", "ticket_type", "registration")
+        .filter(pk__in=list(ticket_ids))
+        .order_by("pk")
+    )
+    missing: dict[str, TicketDoc] = {}
+    for ticket in tickets:
+        doc = ticket_doc(ticket)
+        name = ticket_pdf_name(doc)
+        if name not in missing and not default_storage.exists(name):
+            missing[name] = doc
+    items = list(missing.items())
+    for start in range(0, len(items), TICKET_CHUNK_SIZE):
+        chunk = items[start : start + TICKET_CHUNK_SIZE]
+        parts = pdf.render_tickets_pdfs([doc for _name, doc in chunk])
+        for (name, _doc), part in zip(chunk, parts, strict=True):
+            _store_ticket_pdf(name, part)
+    return len(items)
+
+
+def ticket_pdfs_queue(*, ticket_ids: Sequence[int]) -> None:
+    """After the current transaction commits, render these tickets' PDFs on the documents queue.
+
+    Call it where a batch of bookings is confirmed, before their confirmation mails are sent;
+    a mail whose PDF is not stored yet still renders it itself, so this only saves time.
+    """
+    from .tasks import render_ticket_pdfs_task
+
+    ids = sorted(set(ticket_ids))
+    for start in range(0, len(ids), TICKET_CHUNK_SIZE):
+        chunk = ids[start : start + TICKET_CHUNK_SIZE]
+        transaction.on_commit(lambda chunk=chunk: render_ticket_pdfs_task.delay(chunk))
+
+
+def certificate_verify_url(certificate: Certificate) -> str:
+    with translation.override(certificate.language):
+        path = reverse("documents:certificate_verify", kwargs={"code": certificate.code})
+    return settings.SITE_URL + path
+
+
+def _event_hours(event: Event) -> float:
+    return round((event.ends_at - event.starts_at).total_seconds() / 3600, 1)
+
+
+def certificate_doc(certificate: Certificate) -> CertificateDoc:
+    event = certificate.event
+    common = {
+        "language": certificate.language,
+        "name": certificate.name,
+        "event_title": event.title,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "verification_code": certificate.display_code,
+        "verification_url": certificate_verify_url(certificate),
+        "organiser_name": settings.ORGANISER_NAME,
+    }
+    if certificate.kind == Certificate.Kind.ORGANISATION:
+        participation = certificate.participation
+        labels = dict(CampaignParticipation.Activity.choices)
+        with translation.override(certificate.language):
+            activities = tuple(str(labels.get(a, a)) for a in participation.activities)
+        return CertificateDoc(
+            kind="organisation",
+            activities=activities,
+            employees_reached=participation.employees_reached,
+            **common,
+        )
+    return CertificateDoc(kind="attendee", hours=_event_hours(event), **common)
+
+
+def _certificates_for_render():
+    return Certificate.objects.select_related(
+        "event", "participation", "participation__organisation"
+    )
+
+
+def certificate_pdf_bytes(certificate: Certificate) -> bytes:
+    """The stored PDF, or a fresh rendering when a run has not stored it yet."""
+    if certificate.pdf:
+        try:
+            with default_storage.open(certificate.pdf.name, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            logger.warning("certificate %s: stored PDF missing, rendering again", certificate.pk)
+    return pdf.render_certificate_pdf(certificate_doc(certificate))
+
+
+def certificate_filename(certificate: Certificate) -> str:
+    return f"certificate-{certificate.code}.pdf"
+
+
+# --- Certificate services ------------------------------------------------------------------
+
+
+def _attendee_eligible(event: Event):
+    """Checked-in tickets of the event (only those people attended)."""
+    return Ticket.objects.filter(
+        event=event, status=Ticket.Status.VALID, checked_in_at__isnull=False
+    )
+
+
+def _participation_eligible(event: Event):
+    return CampaignParticipation.objects.filter(event=event, status__in=PARTICIPATION_ELIGIBLE)
+
+
+def _queue_certificate_mail(certificate: Certificate) -> None:
+    from .services import mail_enqueue
+
+    if certificate.kind == Certificate.Kind.ORGANISATION:
+        to = certificate.participation.contact
+        template = "organisation_certificate_issued"
+    else:
+        to = certificate.ticket.person
+        template = "certificate_issued"
+    mail_enqueue(
+        key=f"certificate:{certificate.pk}",
+        template=template,
+        to_email=to.email,
+        to_name=to.name,
+        language=certificate.language,
+        context={"certificate_id": certificate.pk},
+        attachments=[{"type": "certificate_pdf", "certificate_id": certificate.pk}],
+        event_id=certificate.event_id,
+    )
+
+
+def _new_certificate(*, kind: str, event: Event, ticket=None, participation=None, run_id=None):
+    if kind == Certificate.Kind.ATTENDEE:
+        name, language = ticket.person.name, ticket.person.preferred_language
+    else:
+        name = participation.organisation.name
+        language = participation.contact.preferred_language
+    return Certificate(
+        kind=kind,
+        event=event,
+        ticket=ticket,
+        participation=participation,
+        name=name,
+        language=language or "nl",
+        run_id=run_id,
+    )
+
+
+def _store(certificate: Certificate, content: bytes) -> None:
+    certificate.pdf.save(certificate_filename(certificate), ContentFile(content), save=False)
+    Certificate.objects.filter(pk=certificate.pk).update(pdf=certificate.pdf.name)
+
+
+def certificate_issue(*, ticket: Ticket) -> Certificate:
+    """Issue (or return the existing) certificate of attendance for one checked-in ticket.
+
+    Renders and stores the PDF and queues the certificate_issued mail in the same transaction.
+    """
+    with transaction.atomic():
+        # Only the ticket row: the event row is the booking lock (events.locking) and must not
+        # be held while a PDF renders. Runs take tickets with SKIP LOCKED, so they pass this one.
+        locked = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("person", "event")
+            .filter(pk=ticket.pk)
+            .first()
+        )
+        if locked is None or locked.status != Ticket.Status.VALID or not locked.checked_in_at:
+            raise RuleViolation(
+                _("Only attendees who were checked in can get a certificate."),
+                code="not_checked_in",
+            )
+        existing = Certificate.objects.filter(ticket=locked).first()
+        if existing:
+            return existing
+        certificate = _new_certificate(
+            kind=Certificate.Kind.ATTENDEE, event=locked.event, ticket=locked
+        )
+        certificate.save()
+        _store(certificate, pdf.render_certificate_pdf(certificate_doc(certificate)))
+        _queue_certificate_mail(certificate)
+        return certificate
+
+
+def certificate_revoke(*, certificate: Certificate) -> Certificate:
+    with transaction.atomic():
+        locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+        return locked
+
+
+def certificate_run_start(*, event: Event, kind: str, user=None) -> CertificateRun:
+    """Create a run for every eligible attendee (event) or organisation (campaign week).
+
+    Returns the active run instead when one is queued or running; a run that made no progress
+    for STALE_RUN_AFTER (a lost task) has its tasks queued again, which is safe because every
+    task only issues what is still missing.
+    """
+    if kind not in Certificate.Kind.values:
+        raise RuleViolation(
+            _("Unknown kind of certificate."), code="invalid_kind", field="kind", conflict=False
+        )
+    if kind == Certificate.Kind.ORGANISATION and event.kind != Event.Kind.CAMPAIGN_WEEK:
+        raise RuleViolation(
+            _("Organisation certificates are only issued for a campaign week."),
+            code="not_allowed",
+            field="kind",
+            conflict=False,
+        )
+    with transaction.atomic():
+        active = (
+            CertificateRun.objects.select_for_update()
+            .filter(event=event, kind=kind, status__in=ACTIVE_RUN)
+            .first()
+        )
+        if active:
+            if active.updated_at < timezone.now() - STALE_RUN_AFTER:
+                active.save(update_fields=["updated_at"])
+                transaction.on_commit(lambda: _queue_run(active))
+            return active
+        run = CertificateRun.objects.create(
+            event=event,
+            kind=kind,
+            total=_pending(event, kind).count(),
+            created_by=user,
+            lanes=run_lanes(),
+        )
+        transaction.on_commit(lambda: _queue_run(run))
+        return run
+
+
+def run_lanes() -> int:
+    """Parallel tasks per run: match the documents worker's concurrency (processes)."""
+    return max(1, int(getattr(settings, "CERTIFICATE_RUN_LANES", DEFAULT_LANES)))
+
+
+def _queue_run(run: CertificateRun) -> None:
+    for lane in range(run.lanes):
+        if lane in run.finished_lanes:
+            continue
+        try:
+            render_certificate_run_task.delay(run.pk, lane)
+        except Exception:  # noqa: BLE001
+            # The run stays queued; starting it again after STALE_RUN_AFTER re-queues it.
+            logger.warning("could not queue certificate run %s", run.pk, exc_info=True)
+
+
+def _pending(event: Event, kind: str):
+    """Eligible subjects without a certificate yet: what makes re-running a run a no-op."""
+    if kind == Certificate.Kind.ATTENDEE:
+        issued = Certificate.objects.filter(ticket=OuterRef("pk"))
+        return _attendee_eligible(event).filter(~Exists(issued)).order_by("pk")
+    issued = Certificate.objects.filter(participation=OuterRef("pk"))
+    return _participation_eligible(event).filter(~Exists(issued)).order_by("pk")
+
+
+def certificate_run_execute(
+    *, run_id: int, lane: int = 0, chunk_size: int = CHUNK_SIZE, send_mail: bool = True
+) -> CertificateRun:
+    """Work on a run until nothing is left to issue. Idempotent and safe to run in parallel.
+
+    Each chunk is one transaction that locks the subjects it takes with SKIP LOCKED, so the
+    run's parallel tasks (and a redelivered task) never take the same person, then renders ONE
+    WeasyPrint document for the chunk, splits it per person, stores the parts, queues the mails
+    and adds to the run's progress. On SQLite (no row locks) writers are serialised anyway.
+    When a task finds nothing left it records its lane; the last lane marks the run done.
+    """
+    with transaction.atomic():
+        run = CertificateRun.objects.select_for_update().get(pk=run_id)
+        if run.status in (CertificateRun.Status.DONE, CertificateRun.Status.FAILED):
+            return run
+        if run.status != CertificateRun.Status.RUNNING:
+            run.status = CertificateRun.Status.RUNNING
+            run.started_at = run.started_at or timezone.now()
+            run.save(update_fields=["status", "started_at", "updated_at"])
+    event = Event.objects.get(pk=run.event_id)
+    while True:
+        with transaction.atomic():
+            issued = _issue_chunk(
+                run_id=run_id,
+                event=event,
+                kind=run.kind,
+                chunk_size=chunk_size,
+                send_mail=send_mail,
+            )
+        if not issued:
+            break
+    with transaction.atomic():
+        run = CertificateRun.objects.select_for_update().get(pk=run_id)
+        if lane not in run.finished_lanes:
+            run.finished_lanes = sorted([*run.finished_lanes, lane])
+        if len(run.finished_lanes) >= run.lanes and run.status == CertificateRun.Status.RUNNING:
+            run.status = CertificateRun.Status.DONE
+            run.finished_at = timezone.now()
+            run.total = max(run.total, run.done + run.failed)
+        run.save(update_fields=["finished_lanes", "status", "finished_at", "total", "updated_at"])
+        return run
+
+
+def _take_pending(event: Event, kind: str, chunk_size: int) -> list:
+    pending = _pending(event, kind).select_for_update(skip_locked=True, of=("self",))
+    if kind == Certificate.Kind.ATTENDEE:
+        return list(pending.select_related("person")[:chunk_size])
+    return list(pending.select_related("organisation", "contact")[:chunk_size])
+
+
+def _issue_chunk(*, run_id: int, event: Event, kind: str, chunk_size: int, send_mail: bool) -> int:
+    """Precondition: inside transaction.atomic(). Returns how many certificates it issued."""
+    subjects = _take_pending(event, kind, chunk_size)
+    if not subjects:
+        return 0
+    subject_field = "ticket" if kind == Certificate.Kind.ATTENDEE else "participation"
+    certificates = [
+        _new_certificate(kind=kind, event=event, run_id=run_id, **{subject_field: s})
+        for s in subjects
+    ]
+    try:
+        with transaction.atomic():
+            # One INSERT for the chunk; PostgreSQL and SQLite both return the primary keys. A
+            # unique-constraint clash means a single issue got in between: go one by one.
+            Certificate.objects.bulk_create(certificates)
+    except IntegrityError:
+        certificates = _create_one_by_one(certificates)
+    if certificates:
+        documents, ranges = pdf.render_certificates_pdf([certificate_doc(c) for c in certificates])
+        parts = pdf.split_pdf(documents, ranges)
+        for certificate, content in zip(certificates, parts, strict=True):
+            certificate.pdf.save(
+                certificate_filename(certificate), ContentFile(content), save=False
+            )
+        Certificate.objects.bulk_update(certificates, ["pdf"])
+        if send_mail:
+            for certificate in certificates:
+                _queue_certificate_mail(certificate)
+    run = CertificateRun.objects.select_for_update().get(pk=run_id)
+    run.done += len(certificates)
+    run.total = max(run.total, run.done + run.failed)
+    run.save(update_fields=["done", "total", "updated_at"])
+    # Subjects were taken (and are now issued or issued by someone else): the loop goes on.
+    return len(subjects)
+
+
+def _create_one_by_one(certificates: list[Certificate]) -> list[Certificate]:
+    created = []
+    for certificate in certificates:
+        certificate.pk = None
+        try:
+            with transaction.atomic():
+                certificate.save()
+        except IntegrityError:
+            continue
+        created.append(certificate)
+    return created
+
+
+def certificate_get_by_code(code: str) -> Certificate | None:
+    from .models import normalise_verification_code
+
+    normalised = normalise_verification_code(code)
+    if not normalised:
+        return None
+    return Certificate.objects.select_related("event").filter(Q(code=normalised)).first()
+
+
+def run_counts(*, event: Event, kind: str) -> dict:
+    """Eligible, already issued and still pending subjects, for the organiser's run page."""
+    eligible = (
+        _attendee_eligible(event)
+        if kind == Certificate.Kind.ATTENDEE
+        else _participation_eligible(event)
+    ).count()
+    pending = _pending(event, kind).count()
+    return {"eligible": eligible, "issued": eligible - pending, "pending": pending}
+
+
+def certificate_run_record_error(*, run_id: int, error: Exception, final: bool) -> None:
+    with transaction.atomic():
+        run = CertificateRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            return
+        run.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if final:
+            run.status = CertificateRun.Status.FAILED
+            run.finished_at = timezone.now()
+        run.save(update_fields=["last_error", "status", "finished_at"])
+
+
+# --- Celery task ---------------------------------------------------------------------------
+# Named into the communications.tasks namespace so settings.CELERY_TASK_ROUTES sends it to the
+# `documents` queue with the other render_* tasks; loaded by workers through CELERY_IMPORTS.
+
+
+@shared_task(
+    bind=True,
+    name="communications.tasks.render_certificate_run_task",
+    max_retries=5,
+    acks_late=True,
+    ignore_result=True,
+)
+def render_certificate_run_task(self, run_id: int, lane: int = 0) -> str:
+    """Work on one lane of a certificate run. A redelivery resumes where the last one stopped."""
+    try:
+        run = certificate_run_execute(run_id=run_id, lane=lane)
+    except Exception as exc:
+        certificate_run_record_error(
+            run_id=run_id, error=exc, final=self.request.retries >= self.max_retries
+        )
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+    return run.status

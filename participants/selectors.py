@@ -1,0 +1,229 @@
+"""Reads of bookings, tickets and the waiting list shared by pages, the API and exports.
+
+The definition of "a place is taken" lives here, once: a ticket whose status is in
+``Ticket.HOLDS_PLACE``, or an open waiting-list offer (status offered, not yet expired), which
+keeps a place free for the person it was offered to. The capacity check in
+``participants.services`` counts with these same querysets while it holds the event lock.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from events.models import Event, TicketType
+from organisations.models import Organisation
+
+from .models import CampaignParticipation, Registration, Ticket, WaitingListEntry
+
+# Registration statuses in which a booking still has (or may get) places.
+ACTIVE_REGISTRATION_STATUSES = (
+    Registration.Status.PENDING_APPROVAL,
+    Registration.Status.AWAITING_PAYMENT,
+    Registration.Status.CONFIRMED,
+)
+
+
+def tickets_holding_places(*, event_id: int) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(event_id=event_id, status__in=Ticket.HOLDS_PLACE)
+
+
+def offers_holding_places(*, event_id: int, at: datetime | None = None) -> QuerySet:
+    at = at or timezone.now()
+    return WaitingListEntry.objects.filter(
+        event_id=event_id, status=WaitingListEntry.Status.OFFERED, offer_expires_at__gt=at
+    )
+
+
+def places_taken(*, event_id: int, at: datetime | None = None) -> int:
+    """Places taken on the event as a whole (tickets holding a place plus open offers)."""
+    return (
+        tickets_holding_places(event_id=event_id).count()
+        + offers_holding_places(event_id=event_id, at=at).count()
+    )
+
+
+def places_taken_per_ticket_type(*, event_id: int, at: datetime | None = None) -> dict[int, int]:
+    """{ticket_type_id: places taken}; ticket types with nothing taken are absent. The values
+    add up to ``places_taken``. One query (tickets and offers in one UNION ALL), because the
+    booking path runs it while holding the event lock."""
+    tickets = (
+        tickets_holding_places(event_id=event_id)
+        .order_by()
+        .values("ticket_type_id")
+        .annotate(n=Count("id"))
+    )
+    offers = (
+        offers_holding_places(event_id=event_id, at=at)
+        .order_by()
+        .values("ticket_type_id")
+        .annotate(n=Count("id"))
+    )
+    taken: dict[int, int] = {}
+    for row in tickets.union(offers, all=True):
+        taken[row["ticket_type_id"]] = taken.get(row["ticket_type_id"], 0) + row["n"]
+    return taken
+
+
+def event_places_taken_subquery() -> Coalesce:
+    """An expression for ``Event`` querysets: places taken, for annotating lists of events."""
+
+    def _count(qs):
+        return Coalesce(
+            Subquery(
+                qs.order_by().values("event_id").annotate(n=Count("id")).values("n")[:1],
+            ),
+            Value(0),
+        )
+
+    tickets = Ticket.objects.filter(event_id=OuterRef("pk"), status__in=Ticket.HOLDS_PLACE)
+    offers = WaitingListEntry.objects.filter(
+        event_id=OuterRef("pk"),
+        status=WaitingListEntry.Status.OFFERED,
+        offer_expires_at__gt=timezone.now(),
+    )
+    return _count(tickets) + _count(offers)
+
+
+@dataclass(frozen=True)
+class TicketTypeAvailability:
+    ticket_type: TicketType
+    taken: int
+    # None: no limit of its own and the event has none either.
+    places_left: int | None
+
+    @property
+    def sold_out(self) -> bool:
+        return self.places_left == 0
+
+
+@dataclass(frozen=True)
+class EventAvailability:
+    event: Event
+    capacity: int | None
+    taken: int
+    places_left: int | None
+    waiting: int
+    ticket_types: list[TicketTypeAvailability]
+
+    @property
+    def sold_out(self) -> bool:
+        return self.places_left == 0
+
+
+def event_availability_get(*, event: Event) -> EventAvailability:
+    """Places left for the event and each active ticket type, and the waiting-list length.
+
+    A ticket type's places left is the smaller of its own remaining capacity and the event's.
+    A snapshot for display only: bookings re-check under the event lock.
+    """
+    now = timezone.now()
+    taken = places_taken(event_id=event.pk, at=now)
+    per_type = places_taken_per_ticket_type(event_id=event.pk, at=now)
+    left = None if event.capacity is None else max(event.capacity - taken, 0)
+    types = []
+    for tt in TicketType.objects.filter(event=event, is_active=True).order_by("position", "name"):
+        tt_taken = per_type.get(tt.pk, 0)
+        tt_left = None if tt.capacity is None else max(tt.capacity - tt_taken, 0)
+        if left is not None:
+            tt_left = left if tt_left is None else min(tt_left, left)
+        types.append(TicketTypeAvailability(ticket_type=tt, taken=tt_taken, places_left=tt_left))
+    waiting = WaitingListEntry.objects.filter(
+        event=event, status=WaitingListEntry.Status.WAITING
+    ).count()
+    return EventAvailability(
+        event=event,
+        capacity=event.capacity,
+        taken=taken,
+        places_left=left,
+        waiting=waiting,
+        ticket_types=types,
+    )
+
+
+def waitlist_position_get(*, entry: WaitingListEntry) -> int | None:
+    """1-based place in the queue for a waiting entry; None when it is no longer waiting."""
+    if entry.status != WaitingListEntry.Status.WAITING:
+        return None
+    ahead = WaitingListEntry.objects.filter(
+        event_id=entry.event_id, status=WaitingListEntry.Status.WAITING
+    ).filter(Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, id__lt=entry.pk))
+    return ahead.count() + 1
+
+
+def waitlist_list(*, event: Event, status: str | None = None) -> QuerySet[WaitingListEntry]:
+    qs = WaitingListEntry.objects.filter(event=event).select_related("person", "ticket_type")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("created_at", "id")
+
+
+def registration_list_for_organisation(
+    *, organisation: Organisation, event: Event | None = None, active_only: bool = False
+) -> QuerySet[Registration]:
+    """Bookings of one organisation (never another's), newest first, with ticket counts."""
+    qs = Registration.objects.filter(organisation=organisation)
+    if event is not None:
+        qs = qs.filter(event=event)
+    if active_only:
+        qs = qs.filter(status__in=ACTIVE_REGISTRATION_STATUSES)
+    return (
+        qs.select_related("event", "booker")
+        .annotate(active_tickets=Count("tickets", filter=Q(tickets__status__in=Ticket.HOLDS_PLACE)))
+        .order_by("-created_at", "-id")
+    )
+
+
+def ticket_list_for_organisation(
+    *, organisation: Organisation, event: Event | None = None, active_only: bool = True
+) -> QuerySet[Ticket]:
+    """Tickets on bookings of one organisation, by event and attendee name."""
+    qs = Ticket.objects.filter(registration__organisation=organisation)
+    if event is not None:
+        qs = qs.filter(event=event)
+    if active_only:
+        qs = qs.filter(status__in=Ticket.HOLDS_PLACE)
+    return qs.select_related("event", "ticket_type", "person", "registration").order_by(
+        "event__starts_at", "person__name", "id"
+    )
+
+
+def ticket_list_for_registration(*, registration: Registration) -> QuerySet[Ticket]:
+    return (
+        Ticket.objects.filter(registration=registration)
+        .select_related("ticket_type", "person")
+        .prefetch_related("answers__question")
+        .order_by("id")
+    )
+
+
+def ticket_list_for_event(*, event: Event, active_only: bool = True) -> QuerySet[Ticket]:
+    """Attendee list of an event (check-in, exports)."""
+    qs = Ticket.objects.filter(event=event)
+    if active_only:
+        qs = qs.filter(status__in=Ticket.HOLDS_PLACE)
+    return qs.select_related("ticket_type", "person", "registration__organisation").order_by(
+        "person__name", "id"
+    )
+
+
+def participation_list_for_organisation(
+    *, organisation: Organisation
+) -> QuerySet[CampaignParticipation]:
+    return (
+        CampaignParticipation.objects.filter(organisation=organisation)
+        .select_related("event", "contact")
+        .order_by("-event__starts_at", "-id")
+    )
+
+
+def participation_list_public(*, event: Event) -> QuerySet[CampaignParticipation]:
+    """Participants of a campaign week that consented to being listed publicly."""
+    return (
+        CampaignParticipation.objects.filter(event=event, organisation__listed_publicly=True)
+        .exclude(status=CampaignParticipation.Status.CANCELLED)
+        .select_related("organisation", "organisation__region")
+        .order_by("organisation__name")
+    )

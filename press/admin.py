@@ -1,0 +1,130 @@
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from common.errors import RuleViolation
+
+from . import services
+from .models import (
+    Coverage,
+    InterviewSlot,
+    Journalist,
+    MediaHook,
+    MediaMoment,
+    PressInvitation,
+    PressMaterial,
+    Spokesperson,
+)
+
+
+@admin.register(Journalist)
+class JournalistAdmin(admin.ModelAdmin):
+    list_display = (
+        "person",
+        "outlet",
+        "media_type",
+        "region",
+        "legal_basis",
+        "agreed_on",
+        "removed_at",
+    )
+    list_filter = (
+        "media_type",
+        "region",
+        "legal_basis",
+        ("removed_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("person__name", "person__email", "outlet__name", "topics")
+    raw_id_fields = ("person",)
+    readonly_fields = ("removed_at", "removal_note")
+    actions = ["remove_from_press_list"]
+
+    @admin.action(description=_("Remove from the press list (on request)"))
+    def remove_from_press_list(self, request, queryset):
+        for journalist in queryset:
+            services.journalist_remove(journalist=journalist, note=f"staff: {request.user}")
+        messages.success(request, _("Removed from the press list."))
+
+
+@admin.register(Spokesperson)
+class SpokespersonAdmin(admin.ModelAdmin):
+    list_display = ("person", "role")
+    list_filter = ("role",)
+    raw_id_fields = ("person",)
+
+
+class SlotForm(forms.ModelForm):
+    class Meta:
+        model = InterviewSlot
+        fields = ("moment", "spokesperson", "starts_at", "ends_at")
+
+
+@admin.register(InterviewSlot)
+class InterviewSlotAdmin(admin.ModelAdmin):
+    form = SlotForm
+    list_display = ("moment", "spokesperson", "starts_at", "ends_at", "invitation")
+
+    def save_model(self, request, obj, form, change):
+        # New slots go through the service: the overlap check runs under the spokesperson lock.
+        if change:
+            return super().save_model(request, obj, form, change)
+        try:
+            slot = services.interview_slot_create(
+                moment=obj.moment,
+                spokesperson=obj.spokesperson,
+                starts_at=obj.starts_at,
+                ends_at=obj.ends_at,
+            )
+        except RuleViolation as exc:
+            messages.error(request, exc.message)
+            return None
+        obj.pk = slot.pk
+
+
+@admin.register(MediaMoment)
+class MediaMomentAdmin(admin.ModelAdmin):
+    list_display = ("event", "sub_kind", "embargo_until")
+    list_filter = ("sub_kind",)
+    filter_horizontal = ("spokespersons",)
+    raw_id_fields = ("event",)
+
+
+@admin.register(PressInvitation)
+class PressInvitationAdmin(admin.ModelAdmin):
+    list_display = ("journalist", "moment", "status", "sent_at", "reminders_sent", "crew_size")
+    list_filter = ("status", "moment")
+    readonly_fields = [f.name for f in PressInvitation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # invitations are sent from the press pages (with a preview)
+
+
+@admin.register(PressMaterial)
+class PressMaterialAdmin(admin.ModelAdmin):
+    # No file widget: the storage has no public URL; uploads go through the press page.
+    list_display = ("title", "moment", "kind", "size", "download")
+    fields = ("moment", "kind", "title", "content_type", "size", "download")
+    readonly_fields = ("moment", "content_type", "size", "download")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("press:material_download", args=[obj.pk]), _("Download")
+        )
+
+
+@admin.register(MediaHook)
+class MediaHookAdmin(admin.ModelAdmin):
+    list_display = ("title", "starts_on", "ends_on", "campaign")
+    list_filter = ("campaign",)
+
+
+@admin.register(Coverage)
+class CoverageAdmin(admin.ModelAdmin):
+    list_display = ("outlet_name", "moment", "kind", "published_on", "estimated_reach")
+    list_filter = ("kind", "moment__event__campaign")

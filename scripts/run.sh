@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make run`: the embedded default. One worker (with the beat scheduler) beside the dev server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+export DJANGO_DEBUG=${DJANGO_DEBUG:-1}
+# The local demo lets the demo organiser in without an authenticator app; production settings
+# keep two-factor enforced for organiser administrators.
+export OTP_ENFORCE_FOR_ORGANISER_ADMINS=${OTP_ENFORCE_FOR_ORGANISER_ADMINS:-false}
+
+$BIN/python manage.py compilemessages -v0 --ignore=.venv
+$BIN/python manage.py migrate --noinput -v0
+$BIN/python manage.py collectstatic --noinput -v0
+$BIN/python manage.py seed_demo
+
+$BIN/celery -A config worker --beat --queues default,mail,documents --concurrency 2 \
+  --loglevel INFO --logfile "${VAR_DIR:-var}/worker.log" &
+worker=$!
+trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+
+cat <<TXT
+
+  Werkstress events is running at http://$HOST:$PORT/
+  Organiser login: organisator@werkstress.example.nl / ${DEMO_PASSWORD:-werkstress-demo}
+    (two-factor is off for this demo; set OTP_ENFORCE_FOR_ORGANISER_ADMINS=true to try it)
+  Back office: http://$HOST:$PORT/nl/beheer/
+  Organisation portal login: hr@zorggroep-noorderlicht.example.nl / ${DEMO_PASSWORD:-werkstress-demo}
+  Outgoing mail: the outbox in the back office, and files under var/mail/
+  Job worker log: ${VAR_DIR:-var}/worker.log
+
+TXT
+$BIN/python manage.py runserver "$HOST:$PORT"

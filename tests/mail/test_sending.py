@@ -1,0 +1,204 @@
+"""The send step against a real SMTP server on loopback: idempotency, back-off, final failure,
+recovery of lost task messages and of claims left by a dead worker."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from communications import sending, services
+from communications.models import OutboxMail
+from communications.sending import MAX_ATTEMPTS, QUEUED_GRACE, SENDING_TIMEOUT, backoff_seconds
+from tests.factories import RegistrationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _queue(key: str = "booking_confirmed:test") -> OutboxMail:
+    registration = RegistrationFactory()
+    return services.mail_enqueue(
+        key=key,
+        template="booking_confirmed",
+        to_email=registration.booker.email,
+        to_name=registration.booker.name,
+        context={"registration_id": registration.pk},
+        event_id=registration.event_id,
+    )
+
+
+def _reload(mail: OutboxMail) -> OutboxMail:
+    return OutboxMail.objects.get(pk=mail.pk)
+
+
+def test_mail_is_sent_once_and_a_redelivered_task_is_a_no_op(smtp_settings):
+    mail = _queue()
+    assert sending.mail_send(mail_id=mail.pk).status == "sent"
+    assert sending.mail_send(mail_id=mail.pk).status == "sent"
+    assert smtp_settings.count() == 1
+    mail = _reload(mail)
+    assert mail.attempts == 1
+    assert mail.sent_at is not None
+    received = smtp_settings.messages[0]
+    assert str(received["Message-ID"]).strip() == mail.message_id == sending.message_id_for(mail)
+    assert mail.message_id.startswith(f"<outbox.{mail.pk}.")
+    assert received["Subject"] == mail.subject
+    # Transactional mail: no unsubscribe header.
+    assert received["List-Unsubscribe"] is None
+
+
+def test_enqueue_is_idempotent_per_key(smtp_settings):
+    first = _queue("same-key")
+    second = services.mail_enqueue(
+        key="same-key", template="booking_expired", to_email="other@example.nl"
+    )
+    assert first.pk == second.pk
+    assert OutboxMail.objects.filter(key="same-key").count() == 1
+
+
+def test_smtp_connection_is_reused_between_mails(smtp_settings):
+    for i in range(3):
+        sending.mail_send(mail_id=_queue(f"reuse:{i}").pk)
+    assert smtp_settings.count() == 3
+    assert len(set(smtp_settings.peers)) == 1
+
+
+def test_temporary_rejection_backs_off_exponentially_then_fails(
+    smtp_settings, django_capture_on_commit_callbacks
+):
+    smtp_settings.reject = "451 4.3.0 Mailbox busy, try again later"
+    mail = _queue()
+    sending.mail_send(mail_id=mail.pk)
+    delays = []
+    for attempt in range(1, MAX_ATTEMPTS):
+        mail = _reload(mail)
+        assert mail.status == OutboxMail.Status.RETRYING
+        assert mail.attempts == attempt
+        assert "451" in mail.last_error
+        delays.append(round((mail.next_attempt_at - mail.updated_at).total_seconds()))
+        # A redelivered task before the back-off is over does nothing.
+        assert sending.mail_send(mail_id=mail.pk).status == "not_due"
+        # The sweeper leaves it alone until it is due, then queues it (tasks run eagerly here).
+        assert services.outbox_sweep(now=mail.next_attempt_at - timedelta(seconds=1)) == 0
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.outbox_sweep(now=mail.next_attempt_at) == 1
+    mail = _reload(mail)
+    assert delays == [backoff_seconds(n) for n in range(1, MAX_ATTEMPTS)]
+    assert delays == [30, 60, 120, 240, 480, 960, 1920]
+    assert mail.status == OutboxMail.Status.FAILED
+    assert mail.attempts == MAX_ATTEMPTS
+    assert mail.next_attempt_at is None
+    assert smtp_settings.count() == 0
+    # A failed mail is never picked up again by the sweeper.
+    assert services.outbox_sweep(now=mail.updated_at + timedelta(days=30)) == 0
+
+
+def test_permanent_rejection_fails_at_once(smtp_settings):
+    smtp_settings.reject = "550 5.1.1 Mailbox does not exist"
+    mail = _queue()
+    assert sending.mail_send(mail_id=mail.pk).status == "failed"
+    mail = _reload(mail)
+    assert mail.attempts == 1
+    assert "550" in mail.last_error
+
+
+def test_lost_task_message_is_queued_again_by_the_sweeper(
+    smtp_settings, django_capture_on_commit_callbacks
+):
+    # The on-commit publish never happened (this test transaction does not commit): the
+    # situation of a broker that lost the message.
+    mail = _queue()
+    now = _reload(mail).created_at
+    assert services.outbox_sweep(now=now) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.outbox_sweep(now=now + QUEUED_GRACE + timedelta(seconds=1)) == 1
+    assert _reload(mail).status == OutboxMail.Status.SENT
+    assert smtp_settings.count() == 1
+
+
+def test_claim_left_by_a_dead_worker_is_recovered(
+    smtp_settings, django_capture_on_commit_callbacks
+):
+    mail = _queue()
+    # A worker claims the row and dies before sending (nothing reaches SMTP).
+    claimed, status = sending._claim(mail.pk)
+    assert status == OutboxMail.Status.SENDING
+    # The redelivered task sees a live claim and leaves it alone.
+    assert sending.mail_send(mail_id=mail.pk).status == "busy"
+    assert services.outbox_sweep() == 0
+    assert smtp_settings.count() == 0
+    # Once the claim has expired the sweeper puts it back, and it is sent once.
+    later = claimed.next_attempt_at + timedelta(seconds=1)
+    claim_length = claimed.next_attempt_at - _reload(mail).updated_at
+    assert abs(claim_length - SENDING_TIMEOUT) < timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.outbox_sweep(now=later) == 1
+    mail = _reload(mail)
+    assert mail.status == OutboxMail.Status.SENT
+    assert mail.attempts == 2
+    assert smtp_settings.count() == 1
+
+
+def test_broker_down_marks_the_row_due_and_keeps_the_booking(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from communications import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.send_mail_task, "delay", broker_down)
+    monkeypatch.setattr(services, "_broker_down_until", [0.0])
+    with django_capture_on_commit_callbacks(execute=True):
+        mail = _queue()
+    mail = _reload(mail)
+    assert mail.status == OutboxMail.Status.QUEUED
+    assert services.outbox_sweep(now=mail.next_attempt_at) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("protected", [True, False], ids=["row-lock", "control-no-lock"])
+def test_two_workers_delivering_the_same_mail_send_it_once(smtp_settings, monkeypatch, protected):
+    """Two deliveries of one task at the same moment: the claim under the row lock lets one
+    through. Control: without the lock and status check both send (the test bites)."""
+    registration = RegistrationFactory()
+    # Created directly: mail_enqueue would already send it on commit (eager tasks in tests).
+    mail = OutboxMail.objects.create(
+        key="race",
+        template="booking_confirmed",
+        to_email="race@example.nl",
+        context={"registration_id": registration.pk},
+    )
+    barrier = threading.Barrier(2)
+    original_claim = sending._claim
+
+    def racing_claim(mail_id):
+        barrier.wait(timeout=10)
+        if protected:
+            return original_claim(mail_id)
+        row = OutboxMail.objects.get(pk=mail_id)  # no lock, no status check
+        return row, row.status
+
+    monkeypatch.setattr(sending, "_claim", racing_claim)
+    # One SMTP connection per thread, as in separate worker processes.
+    monkeypatch.setattr(sending, "SMTP_BACKEND", "not-reused")
+    results = []
+
+    def worker():
+        try:
+            results.append(sending.mail_send(mail_id=mail.pk).status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    if protected:
+        # The loser sees the winner's claim ("busy") or, if it looked later, the sent row.
+        assert sorted(results) in (["busy", "sent"], ["sent", "sent"])
+        assert smtp_settings.count() == 1
+    else:
+        assert smtp_settings.count() == 2

@@ -1,0 +1,174 @@
+"""Starting Stripe Checkout against the fake Stripe server (real SDK, real HTTP)."""
+
+import time
+
+import pytest
+import stripe
+from django.urls import reverse
+
+from participants.links import booking_token
+from participants.models import Registration
+from payments import stripe_gateway
+from payments.models import Payment
+
+from .conftest import book, start_checkout
+
+pytestmark = pytest.mark.django_db
+
+
+def test_checkout_session_carries_ideal_vat_lines_metadata_and_idempotency_key(
+    fake_stripe, paid_event, paid_type
+):
+    registration = book(paid_event, paid_type, count=2)
+    assert registration.status == Registration.Status.AWAITING_PAYMENT
+
+    payment = start_checkout(registration)
+
+    creates = [r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions"]
+    assert len(creates) == 1
+    sent = creates[0]
+    assert sent["idempotency_key"] == f"checkout-{registration.pk}-1"
+    params = sent["params"]
+    assert params["payment_method_types"] == ["ideal", "card"]
+    assert params["mode"] == "payment"
+    assert params["metadata"]["registration_id"] == str(registration.pk)
+    (item,) = params["line_items"]
+    assert item["quantity"] == "2"
+    assert item["price_data"]["currency"] == "eur"
+    assert item["price_data"]["unit_amount"] == "12100"
+    # Dutch booking: the line says the price includes 21% BTW and how much that is.
+    assert "21% btw" in item["price_data"]["product_data"]["description"].lower()
+    assert "21,00" in item["price_data"]["product_data"]["description"]
+    # The hold is 20 minutes; Stripe needs at least 30, so the session gets 30 (+ margin).
+    expires_at = int(params["expires_at"])
+    assert expires_at >= time.time() + 30 * 60
+    assert expires_at > registration.hold_expires_at.timestamp()
+
+    assert payment.amount_cents == 24200
+    assert payment.status == Payment.Status.OPEN
+    assert payment.checkout_url == fake_stripe.sessions[payment.stripe_session_id]["url"]
+
+
+def test_second_checkout_reuses_the_open_session(fake_stripe, paid_event, paid_type):
+    registration = book(paid_event, paid_type)
+    first = start_checkout(registration)
+    second = start_checkout(registration)
+    assert first.pk == second.pk
+    assert len(fake_stripe.sessions) == 1
+    assert Payment.objects.count() == 1
+
+
+def test_lost_response_is_retried_with_the_same_key_and_returns_the_same_session(
+    fake_stripe, paid_event, paid_type
+):
+    registration = book(paid_event, paid_type)
+    fake_stripe.lose_responses = 1  # Stripe made the session but the answer got lost
+
+    payment = start_checkout(registration)
+
+    creates = [r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions"]
+    assert len(creates) == 2  # the SDK retried
+    assert {r["idempotency_key"] for r in creates} == {f"checkout-{registration.pk}-1"}
+    assert len(fake_stripe.sessions) == 1
+    assert payment.stripe_session_id in fake_stripe.sessions
+
+
+def test_same_idempotency_key_replays_and_other_params_are_refused(fake_stripe):
+    params = {
+        "mode": "payment",
+        "currency": "eur",
+        "payment_method_types": ["ideal"],
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": "eur",
+                    "unit_amount": 500,
+                    "product_data": {"name": "x"},
+                },
+            }
+        ],
+        "success_url": "http://testserver/ok",
+        "expires_at": int(time.time()) + 3600,
+    }
+    one = stripe_gateway.checkout_session_create(params=params, idempotency_key="k-1")
+    two = stripe_gateway.checkout_session_create(params=params, idempotency_key="k-1")
+    assert one["id"] == two["id"]
+    with pytest.raises(stripe.IdempotencyError):
+        stripe_gateway.checkout_session_create(
+            params={**params, "success_url": "http://testserver/other"}, idempotency_key="k-1"
+        )
+
+
+def test_checkout_page_redirects_to_stripe_and_return_page_never_confirms(
+    client, fake_stripe, paid_event, paid_type
+):
+    registration = book(paid_event, paid_type)
+    token = booking_token(registration)
+    url = reverse("payments:checkout", kwargs={"token": token})
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "€\xa0121,00" in page.content.decode()
+
+    response = client.post(url)
+    assert response.status_code == 303
+    payment = Payment.objects.get(registration=registration)
+    assert response["Location"] == payment.checkout_url
+
+    # The customer pays, comes back, but the webhook has not arrived yet.
+    fake_stripe.complete_session(payment.stripe_session_id)
+    back = client.get(reverse("payments:checkout_return", kwargs={"token": token}))
+    assert back.status_code == 200
+    assert "wordt verwerkt" in back.content.decode()  # "is being processed"
+    registration.refresh_from_db()
+    assert registration.status == Registration.Status.AWAITING_PAYMENT
+
+
+def test_checkout_with_a_bad_token_is_404_and_stripe_down_is_a_clear_409(
+    client, fake_stripe, paid_event, paid_type, settings
+):
+    assert client.get(reverse("payments:checkout", kwargs={"token": "nope"})).status_code == 404
+    registration = book(paid_event, paid_type)
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    stripe_gateway._client.cache_clear()
+    url = reverse("payments:checkout", kwargs={"token": booking_token(registration)})
+    response = client.post(url)
+    assert response.status_code == 409
+    assert "niet mogelijk" in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+def test_confirmed_booking_has_nothing_to_pay(client, fake_stripe, paid_event, paid_type):
+    from participants.services import registration_confirm
+
+    registration = book(paid_event, paid_type)
+    registration_confirm(registration=registration)
+    url = reverse("payments:checkout", kwargs={"token": booking_token(registration)})
+    assert client.post(url).status_code == 409
+    assert not fake_stripe.sessions
+
+
+def test_without_stripe_keys_checkout_says_so_without_calling_out(
+    client, fake_stripe, paid_event, paid_type, settings
+):
+    settings.STRIPE_SECRET_KEY = ""
+    registration = book(paid_event, paid_type)
+    url = reverse("payments:checkout", kwargs={"token": booking_token(registration)})
+    response = client.post(url)
+    assert response.status_code == 409
+    assert "niet mogelijk" in response.content.decode()
+    assert not fake_stripe.requests
+
+
+def test_stripe_is_sent_back_to_our_site_url(client, fake_stripe, paid_event, paid_type, settings):
+    settings.SITE_URL = "https://events.werkstress.example.nl"
+    registration = book(paid_event, paid_type)
+    token = booking_token(registration)
+    client.post(reverse("payments:checkout", kwargs={"token": token}), HTTP_HOST="127.0.0.1")
+    (session,) = fake_stripe.sessions.values()
+    assert session["success_url"].startswith(
+        "https://events.werkstress.example.nl"
+        + reverse("payments:checkout_return", kwargs={"token": token})
+    )
+    assert session["success_url"].endswith("?session_id={CHECKOUT_SESSION_ID}")

@@ -1,0 +1,178 @@
+"""The permission matrix: every URL pattern of the project, for every role.
+
+`get_resolver()` is walked recursively (pages, API, feeds, the Django admin); path kwargs are
+filled with real objects of the world in tests/permissions/world.py (organisation A's booking,
+event X of campaign C, ...). Every URL name must have an entry in POLICY, so a new page cannot
+ship without saying who may use it. For each role the test asserts: GET of an allowed URL is
+not refused, GET and POST of a refused URL are refused (anonymous: to the login page; logged
+in: 403/404; API: 401/403/404), and nothing answers 5xx.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.permissions.policy import POLICY, SAME, expected_allowed
+from tests.permissions.world import ROLES, build_world, client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _walk(resolver, prefix="", namespace=None):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = namespace
+            if entry.namespace:
+                ns = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from _walk(entry, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = entry.name and (f"{namespace}:{entry.name}" if namespace else entry.name)
+            yield name, prefix + str(entry.pattern)
+
+
+def all_patterns() -> list[tuple[str | None, str]]:
+    return list(_walk(get_resolver()))
+
+
+_CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def fill(route: str, name: str | None, world) -> str | None:
+    """The route with its kwargs filled from the world, or None if a kwarg has no value."""
+    from tests.permissions.policy import kwargs_for
+
+    values = kwargs_for(name, world)
+    missing = []
+
+    def sub(match):
+        key = match.group("name")
+        if key not in values:
+            missing.append(key)
+            return ""
+        return str(values[key])
+
+    path = _CONVERTER.sub(sub, route)
+    if missing:
+        return None
+    if path.startswith("^") or "(?P" in path or "$" in path:
+        return None  # regex routes (admin catch-alls) are covered by the named admin routes
+    return "/" + path
+
+
+def policy_for(name: str | None):
+    if name in POLICY:
+        return POLICY[name]
+    if name and name.startswith("admin:"):
+        return POLICY["admin:*"]
+    return None
+
+
+def test_every_url_name_has_a_policy():
+    missing = sorted({name for name, _ in all_patterns() if name and policy_for(name) is None})
+    assert not missing, f"URL names without a permission policy: {missing}"
+
+
+LOGIN_MARKERS = ("/account/login/", "/admin/login/", "/account/two-factor/")
+
+
+def _checks_allowed(name: str, policy) -> bool:
+    if name.startswith("admin:") and name.endswith(("_changelist", "_change")):
+        return True  # every registered model's list and change page opens for the admin
+    return policy.check_allowed
+
+
+def refused(response) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    if response.status_code in (301, 302, 303):
+        location = response.headers.get("Location", "")
+        return any(marker in location for marker in LOGIN_MARKERS)
+    return False
+
+
+def _request(client, method: str, path: str):
+    if method == "GET":
+        return client.get(path)
+    return client.post(path, {})
+
+
+def observe(world, role: str, methods=("GET",)) -> dict:
+    """{(name, method): (path, status, refused)} for every fillable named route."""
+    client = client_for(world, role)
+    seen = {}
+    for name, route in all_patterns():
+        if not name:
+            continue
+        policy = policy_for(name)
+        if policy is None:
+            continue
+        path = fill(route, name, world)
+        if path is None:
+            continue
+        for method in methods:
+            if method not in policy.methods:
+                continue
+            response = _request(client, method, path)
+            seen[(name, method)] = (path, response.status_code, refused(response))
+    return seen
+
+
+@pytest.fixture
+def world(settings):
+    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.RATELIMIT_ENABLED = False
+    return build_world()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix(world, role):
+    seen = observe(world, role, methods=("GET", "POST"))
+    assert len(seen) > 100, "the walk filled too few routes: is the world complete?"
+    problems = []
+    for (name, method), (path, status, was_refused) in sorted(seen.items()):
+        policy = policy_for(name)
+        if status >= 500:
+            problems.append(f"{method} {path} ({name}): {status}")
+            continue
+        if policy.allowed is SAME:
+            continue  # compared across roles in test_link_pages_ignore_the_role
+        allowed = expected_allowed(policy, role, method)
+        if allowed and was_refused and method == "GET" and _checks_allowed(name, policy):
+            problems.append(f"{method} {path} ({name}): refused ({status}) but allowed")
+        if not allowed and not was_refused:
+            problems.append(f"{method} {path} ({name}): answered {status} but must be refused")
+    assert not problems, f"role {role}:\n" + "\n".join(problems)
+
+
+def test_link_pages_ignore_the_role(settings):
+    """Signed-link (capability) pages answer the same whatever login the visitor has."""
+    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.RATELIMIT_ENABLED = False
+    world = build_world()
+    outcomes = {role: observe(world, role) for role in ROLES}
+    problems = []
+    for (name, method), (path, _status, _refused) in outcomes["anonymous"].items():
+        if policy_for(name).allowed is not SAME:
+            continue
+        statuses = {role: outcomes[role][(name, method)][1] for role in ROLES}
+        if len(set(statuses.values())) != 1:
+            problems.append(f"{path} ({name}): {statuses}")
+    assert not problems, "\n".join(problems)
+
+
+def test_control_the_matrix_notices_a_removed_check(settings, monkeypatch):
+    """Control: with the check-in page's role check switched off, the matrix's judgement for
+    an outsider flips from refused to a violation."""
+    settings.RATELIMIT_ENABLED = False
+    world = build_world()
+    name = "participants:event_checkin"
+    path = fill(dict((n, r) for n, r in all_patterns() if n)[name], name, world)
+    client = client_for(world, "org_b_member")
+    assert refused(client.get(path))
+    monkeypatch.setattr("participants.checkin_views.may_check_in", lambda user, event: True)
+    leaked = client.get(path)
+    assert not refused(leaked)
+    assert not expected_allowed(policy_for(name), "org_b_member", "GET")
