@@ -4,6 +4,7 @@ Each test has a control that disables the lock (and widens the race window betwe
 and writing) and shows the same load then oversells, so the protection is what the test measures.
 """
 
+import threading
 import time
 
 import pytest
@@ -38,23 +39,31 @@ def _hammer(event, tt):
     return booked, errors
 
 
+WAVE = 8  # bookings that count before any of them writes; ATTEMPTS is a multiple of it
+
+
 @pytest.fixture
 def unlocked(monkeypatch):
-    """The control: lock_event becomes a plain read and counting takes a few milliseconds, as
-    it would on a loaded database, so concurrent bookings interleave between count and insert."""
+    """The control: lock_event becomes a plain read, and bookings count places in waves of
+    WAVE: each counting transaction waits until WAVE of them have counted before it writes.
+    That is the interleaving a loaded database produces by chance; forcing it makes the
+    control fail the same way on every machine instead of depending on timing (a bare sleep
+    once let a slow CI machine serialise the bookings and the control passed by luck)."""
+    assert ATTEMPTS % WAVE == 0, "every wave must fill, or the last one would wait forever"
+    wave = threading.Barrier(WAVE, timeout=10)
 
     def plain_fetch(event_id):
         return Event.objects.get(pk=event_id)
 
     real_count = services._places_taken
 
-    def slow_count(**kw):
+    def count_in_waves(**kw):
         n = real_count(**kw)
-        time.sleep(0.005)
+        wave.wait()
         return n
 
     monkeypatch.setattr(services, "lock_event", plain_fetch)
-    monkeypatch.setattr(services, "_places_taken", slow_count)
+    monkeypatch.setattr(services, "_places_taken", count_in_waves)
 
 
 def test_event_capacity_is_never_oversold(no_mail_delivery):
