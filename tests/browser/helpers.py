@@ -69,3 +69,40 @@ def assert_no_serious_axe_violations(page) -> None:
     """Fails on serious or critical WCAG 2.1 AA violations, listing each with its elements."""
     violations = axe_violations(page)
     assert not violations, "axe-core found:\n" + format_violations(violations)
+
+
+# --- End-to-end flows: what a user does outside the page (log in, read their mail) --------------
+
+
+def log_in(page, email: str, password: str, *, lang: str = "nl") -> None:
+    """Log in through the real login form, as a person would (no session cookie planted)."""
+    page.goto(f"/{lang}/account/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.locator("form[action$='/account/login/'] button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def mails_to(address: str, template_subject: str = "") -> list:
+    """Messages the site sent (Django's test mailbox) to one address, optionally only those
+    whose subject contains `template_subject`."""
+    from django.core import mail
+
+    return [
+        m
+        for m in mail.outbox
+        if any(address.lower() in to.lower() for to in m.to) and template_subject in m.subject
+    ]
+
+
+def link_in_mail(message, path_part: str) -> str:
+    """The path of the first link in a mail's text whose path contains `path_part`.
+
+    Mails carry absolute links on SITE_URL; the path is opened on the live server instead,
+    so the test follows exactly the link the recipient got."""
+    import re
+
+    for match in re.finditer(r"https?://[^/\s]+(/\S+)", message.body):
+        if path_part in match.group(1):
+            return match.group(1)
+    raise AssertionError(f"no link with {path_part!r} in:\n{message.body}")
