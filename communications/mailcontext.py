@@ -41,11 +41,14 @@ def _event_context(event) -> dict:
     return {"event": event, "event_url": event_url(event)}
 
 
-def _ticket_context(ticket_id: int) -> dict:
-    Ticket = apps.get_model("participants", "Ticket")
-    ticket = Ticket.objects.select_related(
-        "event", "person", "registration", "ticket_type", "registration__booker"
-    ).get(pk=ticket_id)
+TICKET_RELATED = ("event", "person", "registration", "ticket_type", "registration__booker")
+
+
+def _ticket_context(ticket_id: int, rows: dict | None = None) -> dict:
+    ticket = (rows or {}).get(("ticket", ticket_id))
+    if ticket is None:
+        Ticket = apps.get_model("participants", "Ticket")
+        ticket = Ticket.objects.select_related(*TICKET_RELATED).get(pk=ticket_id)
     return {
         "ticket": ticket,
         "registration": ticket.registration,
@@ -55,12 +58,21 @@ def _ticket_context(ticket_id: int) -> dict:
     }
 
 
-def _registration_context(registration_id: int) -> dict:
-    Registration = apps.get_model("participants", "Registration")
-    registration = Registration.objects.select_related("event", "booker", "organisation").get(
-        pk=registration_id
-    )
-    tickets = list(registration.tickets.select_related("person", "ticket_type").order_by("pk"))
+def _registration_tickets():
+    Ticket = apps.get_model("participants", "Ticket")
+    return Ticket.objects.select_related("person", "ticket_type").order_by("pk")
+
+
+def _registration_context(registration_id: int, rows: dict | None = None) -> dict:
+    registration = (rows or {}).get(("registration", registration_id))
+    if registration is None:
+        Registration = apps.get_model("participants", "Registration")
+        registration = Registration.objects.select_related("event", "booker", "organisation").get(
+            pk=registration_id
+        )
+        tickets = list(_registration_tickets().filter(registration=registration))
+    else:
+        tickets = list(registration.tickets.all())  # prefetched by preload_rows
     return {
         "registration": registration,
         "tickets": tickets,
@@ -121,14 +133,54 @@ def _certificate_context(certificate_id: int) -> dict:
     return context
 
 
-def mail_context(mail: OutboxMail) -> dict:
-    """Everything a mail template may use. Plain values in mail.context pass through."""
+def preload_rows(mails: list[OutboxMail]) -> dict:
+    """The tickets and registrations a batch of mails refers to, one query per kind instead of
+    one or two per mail; pass the result to `mail_context(mail, rows=...)`.
+
+    Keys are `("ticket", pk)` and `("registration", pk)`; a ticket is loaded with everything its
+    mail body and its attachments use (communications.renderers.attachments takes the same dict
+    as `loaded`). Rows missing here (deleted since) are simply absent: `mail_context` then reads
+    them itself and raises DoesNotExist as it always did. Language-dependent values (links) are
+    not computed here.
+    """
+    ticket_ids: set[int] = set()
+    registration_ids: set[int] = set()
+    for mail in mails:
+        ids = mail.context if isinstance(mail.context, dict) else {}
+        if isinstance(ids.get("ticket_id"), int):
+            ticket_ids.add(ids["ticket_id"])
+        if isinstance(ids.get("registration_id"), int):
+            registration_ids.add(ids["registration_id"])
+    rows: dict = {}
+    if ticket_ids:
+        Ticket = apps.get_model("participants", "Ticket")
+        for ticket in Ticket.objects.select_related(*TICKET_RELATED).filter(pk__in=ticket_ids):
+            rows[("ticket", ticket.pk)] = ticket
+    if registration_ids:
+        from django.db.models import Prefetch
+
+        Registration = apps.get_model("participants", "Registration")
+        registrations = (
+            Registration.objects.select_related("event", "booker", "organisation")
+            .prefetch_related(Prefetch("tickets", queryset=_registration_tickets()))
+            .filter(pk__in=registration_ids)
+        )
+        for registration in registrations:
+            rows[("registration", registration.pk)] = registration
+    return rows
+
+
+def mail_context(mail: OutboxMail, *, rows: dict | None = None) -> dict:
+    """Everything a mail template may use. Plain values in mail.context pass through.
+
+    `rows` (optional, from `preload_rows`) holds rows already read for a batch of mails.
+    """
     context = {**mail.context, "mail": mail, "site_url": settings.SITE_URL}
     ids = mail.context
     if "ticket_id" in ids:
-        context.update(_ticket_context(ids["ticket_id"]))
+        context.update(_ticket_context(ids["ticket_id"], rows))
     if "registration_id" in ids:
-        context.update(_registration_context(ids["registration_id"]))
+        context.update(_registration_context(ids["registration_id"], rows))
     if "entry_id" in ids:
         context.update(_entry_context(ids["entry_id"]))
     if "participation_id" in ids:

@@ -21,21 +21,28 @@ Retries are not Celery ETA tasks (with Redis they are redelivered after the visi
 and held in worker memory); the sweeper queues a `retrying` row again once it is due.
 """
 
+import functools
 import hashlib
 import logging
 import smtplib
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import sanitize_address
 from django.db import connection
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.template import Context
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
+from . import mailcontext, mime
 from .models import OutboxMail
 
 logger = logging.getLogger(__name__)
@@ -50,6 +57,9 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 TICKET = "participants.Ticket"
 # An idle SMTP connection older than this is checked with NOOP before it is reused.
 SMTP_IDLE_CHECK_SECONDS = 15
+# A batch starts no new mail after this long: far inside SENDING_TIMEOUT, so its claims are
+# still live for every mail it sends (each takes at most a few EMAIL_TIMEOUTs).
+BATCH_SEND_SECONDS = SENDING_TIMEOUT.total_seconds() / 2
 
 
 @dataclass(frozen=True)
@@ -83,56 +93,99 @@ def _render(name: str, context: dict, *, autoescape: bool) -> str:
     return template.render(Context(context, autoescape=autoescape))
 
 
-def render_mail(mail: OutboxMail, *, loaded: dict | None = None) -> EmailMultiAlternatives:
-    """Subject, text and HTML bodies in the recipient's language, without attachments.
+@dataclass
+class RenderedMail:
+    """One outbox row rendered: what both the Django message (previews, file/console backends)
+    and the lean SMTP writer (communications.mime) are built from."""
 
-    `loaded` (optional) receives the ticket the context was built from, so the attachments of
-    the same mail reuse it instead of reading it again.
+    subject: str
+    text: str
+    html: str
+    to_name: str
+    to_email: str
+    headers: dict[str, str]
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+def render_parts(
+    mail: OutboxMail,
+    *,
+    loaded: dict | None = None,
+    rows: dict | None = None,
+    attachments: bool = False,
+) -> RenderedMail:
+    """Subject, text and HTML bodies in the recipient's language (and the attachments).
+
+    `rows` (optional, `mailcontext.preload_rows`) are rows read for a whole batch. `loaded`
+    (optional) receives the ticket the context was built from, so the attachments of the same
+    mail reuse it instead of reading it again.
     """
     from .mailcontext import mail_context
 
     with translation.override(mail.language), timezone.override(settings.TIME_ZONE):
-        context = mail_context(mail)
+        context = mail_context(mail, rows=rows)
         subject = _render(f"mail/{mail.template}.subject.txt", context, autoescape=False)
         text = _render(f"mail/{mail.template}.txt", context, autoescape=False)
         html = _render(f"mail/{mail.template}.html", context, autoescape=True)
     ticket = context.get("ticket")
     if loaded is not None and getattr(ticket, "_meta", None) and ticket._meta.label == TICKET:
         loaded[("ticket", ticket.pk)] = ticket
-    to = f"{mail.to_name} <{mail.to_email}>" if mail.to_name else mail.to_email
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=text,
-        to=[to],
-        headers={"Message-ID": message_id_for(mail), "Auto-Submitted": "auto-generated"},
-    )
-    message.attach_alternative(html, "text/html")
+    headers = {"Message-ID": message_id_for(mail), "Auto-Submitted": "auto-generated"}
     # Only non-transactional mail (mailings) carries an unsubscribe link; its outbox row says
     # so with list_unsubscribe_url. RFC 8058 one-click: the link accepts a bare POST.
     unsubscribe = mail.context.get("list_unsubscribe_url") if isinstance(mail.context, dict) else ""
     if unsubscribe:
-        message.extra_headers["List-Unsubscribe"] = f"<{unsubscribe}>"
-        message.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    rendered = RenderedMail(
+        subject=" ".join(subject.split()),
+        text=text,
+        html=html,
+        to_name=mail.to_name,
+        to_email=mail.to_email,
+        headers=headers,
+    )
+    if attachments and mail.attachments:
+        from .renderers.attachments import render_attachment
+
+        if loaded is None:
+            loaded = {}
+        with translation.override(mail.language):
+            for spec in mail.attachments:
+                rendered.attachments.append(render_attachment(spec, loaded))
+    return rendered
+
+
+def _django_message(rendered: RenderedMail) -> EmailMultiAlternatives:
+    to = f"{rendered.to_name} <{rendered.to_email}>" if rendered.to_name else rendered.to_email
+    message = EmailMultiAlternatives(
+        subject=rendered.subject, body=rendered.text, to=[to], headers=dict(rendered.headers)
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    for filename, content, mimetype in rendered.attachments:
+        message.attach(filename, content, mimetype)
     return message
+
+
+def render_mail(mail: OutboxMail, *, loaded: dict | None = None) -> EmailMultiAlternatives:
+    """Subject, text and HTML bodies in the recipient's language, without attachments.
+
+    `loaded` (optional) receives the ticket the context was built from, so the attachments of
+    the same mail reuse it instead of reading it again.
+    """
+    return _django_message(render_parts(mail, loaded=loaded))
 
 
 def render_mail_with_attachments(mail: OutboxMail) -> EmailMultiAlternatives:
     # Rows shared by the body and the attachments: a confirmation reads its ticket once.
-    loaded: dict = {}
-    message = render_mail(mail, loaded=loaded)
-    if mail.attachments:
-        from .renderers.attachments import render_attachment
-
-        with translation.override(mail.language):
-            for spec in mail.attachments:
-                filename, content, mimetype = render_attachment(spec, loaded)
-                message.attach(filename, content, mimetype)
-    return message
+    return _django_message(render_parts(mail, loaded={}, attachments=True))
 
 
 # --- SMTP connection reuse ---------------------------------------------------------------------
 
 _smtp: dict = {"key": None, "backend": None, "last_used": 0.0}
+# The cached connection is per process; the lock keeps two threads off it at once.
+_smtp_lock = threading.RLock()
 
 
 def close_connections() -> None:
@@ -172,21 +225,60 @@ def _smtp_backend():
 
 
 def deliver(message: EmailMultiAlternatives) -> None:
+    """Send a Django message (kept for callers outside the outbox sender)."""
     if settings.EMAIL_BACKEND != SMTP_BACKEND:
-        # File, console and in-memory backends: nothing worth keeping open.
         message.send()
         return
-    backend = _smtp_backend()
-    try:
-        sent = backend.send_messages([message])
-    except Exception:
-        # The connection may be half-dead; the next mail opens a fresh one.
-        close_connections()
-        raise
-    _smtp["last_used"] = time.monotonic()
+    with _smtp_lock:
+        backend = _smtp_backend()
+        try:
+            sent = backend.send_messages([message])
+        except Exception:
+            # The connection may be half-dead; the next mail opens a fresh one.
+            close_connections()
+            raise
+        _smtp["last_used"] = time.monotonic()
     if sent != 1:
         close_connections()
         raise smtplib.SMTPException("the SMTP connection did not accept the message")
+
+
+@functools.lru_cache(maxsize=4)
+def _from_header(from_email: str) -> str:
+    return sanitize_address(from_email, "utf-8")
+
+
+def deliver_rendered(rendered: RenderedMail) -> None:
+    """Hand one rendered mail to SMTP over this process's cached connection.
+
+    The SMTP path writes the message with communications.mime (no email.mime tree); the file,
+    console and in-memory backends get the Django message as before.
+    """
+    if settings.EMAIL_BACKEND != SMTP_BACKEND:
+        _django_message(rendered).send()
+        return
+    # Built before touching the connection: a malformed header fails this mail only.
+    sender = _from_header(settings.DEFAULT_FROM_EMAIL)
+    to = mime.address_header(rendered.to_name, rendered.to_email)
+    data = mime.build_message(
+        from_header=sender,
+        to_header=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers=rendered.headers,
+        attachments=rendered.attachments,
+    )
+    with _smtp_lock:
+        backend = _smtp_backend()
+        try:
+            # One recipient: either accepted ({}) or SMTPRecipientsRefused is raised.
+            backend.connection.sendmail(sender, [to], data)
+        except Exception:
+            # The connection may be half-dead; the next mail opens a fresh one.
+            close_connections()
+            raise
+        _smtp["last_used"] = time.monotonic()
 
 
 def is_permanent(exc: Exception) -> bool:
@@ -202,27 +294,31 @@ def is_permanent(exc: Exception) -> bool:
 # --- The send step ------------------------------------------------------------------------------
 
 
-def _claim(mail_id: int) -> tuple[OutboxMail | None, str]:
-    """Move a due row to `sending` and load it, in ONE statement (UPDATE ... RETURNING).
+def _claim_many(mail_ids: Sequence[int]) -> list[OutboxMail]:
+    """Move the due rows among `mail_ids` to `sending` and load them, in ONE statement
+    (UPDATE ... RETURNING); returns them in the order of `mail_ids`.
 
     The UPDATE is atomic on its own: on PostgreSQL a concurrent claim of the same row waits for
     the row lock and then re-checks the WHERE clause against the committed `sending` status, so
-    exactly one claim wins (SQLite serialises writers). One statement instead of
-    SELECT FOR UPDATE + UPDATE + COMMIT, and RETURNING instead of a SELECT after it, keeps the
-    per-mail database round trips low (PostgreSQL and SQLite >= 3.35 both support RETURNING).
-    Only a claim that did not win reads the row again, to say why.
+    exactly one claim wins (SQLite serialises writers). It waits rather than SKIP LOCKED on
+    purpose: a row skipped because, say, the sweeper held its lock would lose the only task
+    message that names it until the sweeper came round again. One statement for the whole
+    batch instead of SELECT FOR UPDATE + UPDATE + COMMIT per mail.
     """
+    if not mail_ids:
+        return []
     now = timezone.now()
     meta = OutboxMail._meta
     quote = connection.ops.quote_name
     column = {name: quote(meta.get_field(name).column) for name in _CLAIM_COLUMNS}
     returning = ", ".join(quote(f.column) for f in meta.concrete_fields)
+    placeholders = ", ".join(["%s"] * len(mail_ids))
     sql = (
         # Only quoted model identifiers are interpolated; every value is a parameter.
         f"UPDATE {quote(meta.db_table)} SET {column['status']} = %s,"  # noqa: S608
         f" {column['attempts']} = {column['attempts']} + 1,"
         f" {column['next_attempt_at']} = %s, {column['updated_at']} = %s"
-        f" WHERE {column['id']} = %s AND ({column['status']} = %s"
+        f" WHERE {column['id']} IN ({placeholders}) AND ({column['status']} = %s"
         f" OR ({column['status']} IN (%s, %s) AND ({column['next_attempt_at']} IS NULL"
         f" OR {column['next_attempt_at']} <= %s)))"
         f" RETURNING {returning}"
@@ -232,50 +328,117 @@ def _claim(mail_id: int) -> tuple[OutboxMail | None, str]:
         OutboxMail.Status.SENDING.value,
         at(now + SENDING_TIMEOUT),
         at(now),
-        mail_id,
+        *mail_ids,
         OutboxMail.Status.QUEUED.value,
         OutboxMail.Status.RETRYING.value,
         OutboxMail.Status.SENDING.value,
         at(now),
     ]
-    claimed = list(OutboxMail.objects.raw(sql, params))
-    if claimed:
-        return claimed[0], claimed[0].status
-    mail = OutboxMail.objects.filter(pk=mail_id).first()
-    if mail is None:
-        return None, "missing"
-    if mail.status == OutboxMail.Status.SENDING:
-        # Another worker holds a live claim; if it died, the claim expires and the
-        # sweeper queues the row again.
-        return None, "busy"
-    if mail.status == OutboxMail.Status.RETRYING:
-        return None, "not_due"
-    return None, mail.status
+    claimed = {mail.pk: mail for mail in OutboxMail.objects.raw(sql, params)}
+    return [claimed[pk] for pk in mail_ids if pk in claimed]
 
 
 _CLAIM_COLUMNS = ("id", "status", "attempts", "next_attempt_at", "updated_at")
 
 
+def _why_not_claimed(mail_ids: Sequence[int]) -> dict[int, str]:
+    """Why these rows were not claimed (only read when a claim did not win)."""
+    statuses = dict(OutboxMail.objects.filter(pk__in=list(mail_ids)).values_list("pk", "status"))
+    reasons = {}
+    for pk in mail_ids:
+        status = statuses.get(pk)
+        if status is None:
+            reasons[pk] = "missing"
+        elif status == OutboxMail.Status.SENDING:
+            # Another worker holds a live claim; if it died, the claim expires and the
+            # sweeper queues the row again.
+            reasons[pk] = "busy"
+        elif status == OutboxMail.Status.RETRYING:
+            reasons[pk] = "not_due"
+        else:
+            reasons[pk] = status
+    return reasons
+
+
+def _claim(mail_id: int) -> tuple[OutboxMail | None, str]:
+    """Claim one row: (row, "sending"), or (None, why not)."""
+    claimed = _claim_many([mail_id])
+    if claimed:
+        return claimed[0], claimed[0].status
+    return None, _why_not_claimed([mail_id])[mail_id]
+
+
 def mail_send(*, mail_id: int) -> SendOutcome:
     """Deliver one outbox row at most once per claim; see the module docstring."""
-    mail, status = _claim(mail_id)
-    if mail is None:
-        return SendOutcome(status=status)
+    return mails_send(mail_ids=[mail_id])[mail_id]
+
+
+def mails_send(*, mail_ids: Sequence[int]) -> dict[int, SendOutcome]:
+    """Deliver a batch of outbox rows over this process's one SMTP connection.
+
+    One claim statement for the batch, the rows the mails refer to read once for the batch
+    (`mailcontext.preload_rows`), then per mail: render, SMTP, and its own record UPDATE right
+    after the server accepted it, so the duplicate window stays one mail wide however large
+    the batch. Rows another worker holds, or that are sent, failed or not due, are left alone.
+    A batch stops starting new mails after BATCH_SEND_SECONDS (well inside the claim's
+    SENDING_TIMEOUT, so the sweeper never hands a row to a second worker while this one may
+    still send it); rows it did not start, also after an unexpected error, are released
+    straight back to the queue.
+    """
+    ids = list(dict.fromkeys(int(pk) for pk in mail_ids))
+    claimed = _claim_many(ids)
+    outcomes: dict[int, SendOutcome] = {}
+    if len(claimed) < len(ids):
+        won = {mail.pk for mail in claimed}
+        reasons = _why_not_claimed([pk for pk in ids if pk not in won])
+        outcomes.update({pk: SendOutcome(status=why) for pk, why in reasons.items()})
+    if not claimed:
+        return outcomes
+    # One mail: its own queries, as before. A batch: shared rows (read-only).
+    rows = mailcontext.preload_rows(claimed) if len(claimed) > 1 else None
+    stop_at = time.monotonic() + BATCH_SEND_SECONDS
+    pending = list(reversed(claimed))
     try:
-        message = render_mail_with_attachments(mail)
-        deliver(message)
+        while pending and time.monotonic() < stop_at:
+            mail = pending.pop()
+            outcomes[mail.pk] = _send_claimed(mail, rows)
+    finally:
+        if pending:
+            _release([mail.pk for mail in pending])
+            outcomes.update({mail.pk: SendOutcome(status="released") for mail in pending})
+    return outcomes
+
+
+def _send_claimed(mail: OutboxMail, rows: dict | None) -> SendOutcome:
+    # The batch's rows double as the attachments' `loaded` rows (same keys: ("ticket", pk)).
+    loaded = {} if rows is None else rows
+    try:
+        rendered = render_parts(mail, loaded=loaded, rows=rows, attachments=True)
+        deliver_rendered(rendered)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
         return _record_failure(mail, exc)
+    now = timezone.now()
     OutboxMail.objects.filter(pk=mail.pk).update(
         status=OutboxMail.Status.SENT,
-        subject=message.subject[:300],
-        message_id=message.extra_headers["Message-ID"],
-        sent_at=timezone.now(),
+        subject=rendered.subject[:300],
+        message_id=rendered.headers["Message-ID"],
+        sent_at=now,
         next_attempt_at=None,
         last_error="",
-        updated_at=timezone.now(),
+        updated_at=now,
     )
     return SendOutcome(status=OutboxMail.Status.SENT)
+
+
+def _release(mail_ids: list[int]) -> None:
+    """Give claimed rows that were never attempted back: queued and due at once (the claim's
+    attempt is not counted). The sweeper queues them on its next run."""
+    OutboxMail.objects.filter(pk__in=mail_ids, status=OutboxMail.Status.SENDING).update(
+        status=OutboxMail.Status.QUEUED,
+        attempts=Greatest(F("attempts") - 1, 0),
+        next_attempt_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
 
 
 def _record_failure(mail: OutboxMail, exc: Exception) -> SendOutcome:

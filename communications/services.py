@@ -85,15 +85,18 @@ def mail_enqueue_many(*, mails: list[dict]) -> list[OutboxMail]:
         [row.key for row in rows if row.key not in inserted], field_name="key"
     )
     result = []
+    new_ids = []
     for row in rows:
         mail = inserted.get(row.key)
         if mail is not None:
             # Ours: queue it once the transaction commits (once, even if the key repeats).
             del inserted[row.key]
-            transaction.on_commit(lambda pk=mail.pk: _queue_send(pk))
+            new_ids.append(mail.pk)
         else:
             mail = stored.get(row.key) or next(m for m in result if m.key == row.key)
         result.append(mail)
+    if new_ids:
+        _queue_on_commit(new_ids)
     return result
 
 
@@ -131,26 +134,75 @@ def _insert_new(rows: list[OutboxMail]) -> dict[str, OutboxMail]:
 # costs the booking request about half a second, and the sweeper catches up anyway.
 BROKER_BACKOFF_SECONDS = 30.0
 _broker_down_until = [0.0]
+# Outbox rows per send task: one claim statement, one read of the rows they refer to and one
+# SMTP connection per batch instead of per mail. Small enough that a large run still spreads
+# over every worker process (2,000 mails = 80 tasks) and a crashed worker strands few claims.
+SEND_BATCH_SIZE = 25
 
 
-def _queue_send(mail_id: int) -> None:
-    from .tasks import send_mail_task
+class _QueueOnCommit:
+    """The on-commit callback that publishes the outbox rows queued in a transaction.
 
-    try:
-        if time.monotonic() < _broker_down_until[0]:
-            raise ConnectionError("broker recently unreachable; not trying again yet")
-        send_mail_task.delay(mail_id)
-    except Exception:  # noqa: BLE001
-        # The business change is committed and the row is QUEUED; never let a broker outage
-        # fail a booking. Mark the row due so the next sweep queues it as soon as it can.
-        _broker_down_until[0] = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("could not queue mail %s; the sweeper will retry", mail_id, exc_info=True)
+    Every mail_enqueue / mail_enqueue_many call in the same transaction and savepoint adds its
+    ids to the last such callback instead of registering its own, so a mailing, an event change
+    or an organisation's booking for many attendees becomes a few batch tasks, not one task per
+    mail. Only a callback registered under exactly the same savepoints is extended, so a rolled
+    back savepoint still drops exactly the mails queued inside it.
+    """
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = list(ids)
+
+    def __call__(self) -> None:
+        _queue_send(self.ids)
+
+
+def _queue_on_commit(ids: list[int]) -> None:
+    conn = transaction.get_connection(router.db_for_write(OutboxMail))
+    if conn.in_atomic_block:
         try:
-            OutboxMail.objects.filter(pk=mail_id, status=OutboxMail.Status.QUEUED).update(
-                next_attempt_at=timezone.now()
+            # Django keeps (savepoint ids, callback, robust) per registered callback.
+            savepoints, last, _robust = conn.run_on_commit[-1]
+        except (IndexError, TypeError, ValueError, AttributeError):
+            last = None
+        if isinstance(last, _QueueOnCommit) and savepoints == set(conn.savepoint_ids):
+            last.ids.extend(ids)
+            return
+    transaction.on_commit(_QueueOnCommit(ids), using=conn.alias)
+
+
+def outbox_queue(*, mail_ids: list[int]) -> None:
+    """Publish send tasks for these outbox rows, SEND_BATCH_SIZE rows per task.
+
+    Never raises: the rows are committed and QUEUED; if the broker is down they are marked due
+    and the sweeper queues them as soon as it can (a booking must never fail on the broker).
+    """
+    from .tasks import send_mails_task
+
+    ids = list(dict.fromkeys(mail_ids))
+    for start in range(0, len(ids), SEND_BATCH_SIZE):
+        try:
+            if time.monotonic() < _broker_down_until[0]:
+                raise ConnectionError("broker recently unreachable; not trying again yet")
+            send_mails_task.delay(ids[start : start + SEND_BATCH_SIZE])
+        except Exception:  # noqa: BLE001
+            _broker_down_until[0] = time.monotonic() + BROKER_BACKOFF_SECONDS
+            logger.warning(
+                "could not queue %s mails; the sweeper will retry", len(ids) - start, exc_info=True
             )
-        except Exception:  # noqa: BLE001 - the grace period still covers it
-            logger.warning("could not mark mail %s due", mail_id, exc_info=True)
+            try:
+                OutboxMail.objects.filter(
+                    pk__in=ids[start:], status=OutboxMail.Status.QUEUED
+                ).update(next_attempt_at=timezone.now())
+            except Exception:  # noqa: BLE001 - the grace period still covers it
+                logger.warning("could not mark %s mails due", len(ids) - start, exc_info=True)
+            return
+
+
+def _queue_send(mail_ids: int | list[int]) -> None:
+    """What runs on commit for newly queued rows (one id or a list). Looked up at call time:
+    tests of other apps replace it to keep their mails off the broker."""
+    outbox_queue(mail_ids=[mail_ids] if isinstance(mail_ids, int) else list(mail_ids))
 
 
 def outbox_sweep(*, now: datetime | None = None, batch: int = 1000) -> int:
@@ -196,17 +248,7 @@ def outbox_sweep(*, now: datetime | None = None, batch: int = 1000) -> int:
 
 
 def _queue_many(ids: list[int]) -> None:
-    from .tasks import send_mail_task
-
-    for i, pk in enumerate(ids):
-        try:
-            send_mail_task.delay(pk)
-        except Exception:  # noqa: BLE001 - still queued in the table; the next sweep retries
-            logger.warning("could not queue mail %s; next sweep retries", pk, exc_info=True)
-            OutboxMail.objects.filter(pk__in=ids[i:], status=OutboxMail.Status.QUEUED).update(
-                next_attempt_at=timezone.now()
-            )
-            return
+    outbox_queue(mail_ids=ids)
 
 
 def mail_resend(*, mail: OutboxMail) -> OutboxMail:

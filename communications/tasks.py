@@ -22,6 +22,15 @@ def send_mail_task(mail_id: int) -> str:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_mails_task(mail_ids: list[int]) -> int:
+    """Deliver a batch of outbox rows over one SMTP connection (communications.sending
+    .mails_send); returns how many were sent. Idempotent per row, like send_mail_task: a
+    redelivered batch only sends what is still due."""
+    outcomes = sending.mails_send(mail_ids=mail_ids)
+    return sum(1 for outcome in outcomes.values() if outcome.status == "sent")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def render_ticket_pdfs_task(ticket_ids: list[int]) -> int:
     """Render and store the ticket PDFs of a batch of confirmed bookings (documents queue).
     Idempotent: PDFs already stored are skipped."""

@@ -147,7 +147,7 @@ def test_broker_down_marks_the_row_due_and_keeps_the_booking(
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(tasks.send_mail_task, "delay", broker_down)
+    monkeypatch.setattr(tasks.send_mails_task, "delay", broker_down)
     monkeypatch.setattr(services, "_broker_down_until", [0.0])
     with django_capture_on_commit_callbacks(execute=True):
         mail = _queue()
@@ -171,16 +171,15 @@ def test_two_workers_delivering_the_same_mail_send_it_once(smtp_settings, monkey
         context={"registration_id": registration.pk},
     )
     barrier = threading.Barrier(2)
-    original_claim = sending._claim
+    original_claim = sending._claim_many
 
-    def racing_claim(mail_id):
+    def racing_claim(mail_ids):
         barrier.wait(timeout=10)
         if protected:
-            return original_claim(mail_id)
-        row = OutboxMail.objects.get(pk=mail_id)  # no lock, no status check
-        return row, row.status
+            return original_claim(mail_ids)
+        return list(OutboxMail.objects.filter(pk__in=mail_ids))  # no lock, no status check
 
-    monkeypatch.setattr(sending, "_claim", racing_claim)
+    monkeypatch.setattr(sending, "_claim_many", racing_claim)
     # One SMTP connection per thread, as in separate worker processes.
     monkeypatch.setattr(sending, "SMTP_BACKEND", "not-reused")
     results = []
