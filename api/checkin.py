@@ -55,6 +55,10 @@ class EventCheckInView(APIView):
         responses={
             200: CheckInOutput,
             400: OpenApiResponse(CHECKIN_ERROR, description="Empty or unknown ticket code."),
+            403: OpenApiResponse(
+                CHECKIN_ERROR,
+                description="Not logged in as organiser, no CSRF token, or not your event.",
+            ),
             404: OpenApiResponse(CHECKIN_ERROR, description="No such event."),
             409: OpenApiResponse(
                 CHECKIN_ERROR,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -20,6 +21,14 @@ from participants.models import CampaignParticipation, Language, Registration, T
 
 # Largest bigint: a bigger id would make the database raise instead of "not found".
 MAX_ID = 2**63 - 1
+
+
+class PageParameters(serializers.Serializer):
+    """The pagination query parameters of every list (api.views.ApiPagination)."""
+
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = serializers.IntegerField(min_value=1, required=False)
+
 
 # --- Events (public) -----------------------------------------------------------------------
 
@@ -281,6 +290,19 @@ def payment_url(registration) -> str | None:
     return settings.SITE_URL + path
 
 
+class BookingOutputSchema(OpenApiSerializerExtension):
+    """BookingOutput leaves payment_url out unless the booking still has to be paid; a method
+    field is always "required" in drf-spectacular's response schema, so say it is optional."""
+
+    target_class = BookingOutput
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["required"] = [name for name in schema["required"] if name != "payment_url"]
+        schema["properties"]["payment_url"].pop("nullable", None)
+        return schema
+
+
 class TicketCancelInput(serializers.Serializer):
     """No fields: the ticket is in the URL. Kept so the schema documents an empty body."""
 
@@ -326,6 +348,7 @@ class ParticipationCreateInput(serializers.Serializer):
     activities = serializers.ListField(
         child=serializers.ChoiceField(choices=CampaignParticipation.Activity.choices),
         allow_empty=False,
+        min_length=1,  # same rule as allow_empty; this one reaches the schema (minItems)
     )
     activities_description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=5000

@@ -13,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -28,9 +29,35 @@ from .services import idempotent_call, request_fingerprint
 
 
 class ApiPagination(PageNumberPagination):
+    """page / page_size must be whole numbers from 1 (or page=last): anything else is a 400
+    naming the parameter, not a silent fallback to page 1 or 50 results. A page after the last
+    is a 404; page_size above max_page_size is capped, as the schema says."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset, request, view=None):
+        given = {
+            name: request.query_params[name]
+            for name in (self.page_query_param, self.page_size_query_param)
+            if name in request.query_params
+        }
+        if given.get(self.page_query_param) in self.last_page_strings:
+            del given[self.page_query_param]
+        s.PageParameters(data=given).is_valid(raise_exception=True)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page: {self.page_size} unless given, at most "
+                    f"{self.max_page_size} (larger values are capped)."
+                )
+        return parameters
 
 
 ERROR_SCHEMA = inline_serializer(
@@ -62,12 +89,26 @@ PRIVATE_ERRORS = {
     401: OpenApiResponse(ERROR_SCHEMA, description="No, invalid or revoked API key."),
     404: OpenApiResponse(ERROR_SCHEMA, description="Not found (or not your organisation's)."),
 }
+# Paginated lists (ApiPagination): a bad page / page_size is a 400, a page after the last a 404.
+LIST_ERRORS = {
+    400: OpenApiResponse(
+        ERROR_SCHEMA, description="Invalid query parameter (filter, page, page_size)."
+    ),
+    404: OpenApiResponse(ERROR_SCHEMA, description="No such page."),
+}
+
+
+# Request bodies are JSON only: bookings and sign-ups nest objects (booker, attendees,
+# contact), which form encodings cannot carry, so the schema must not offer them (other
+# content types get a 415 in the error shape).
+JSON_ONLY = [JSONParser]
 
 
 class PublicApiView(RateLimitMixin, GenericAPIView):
     """Rate limits: list common.ratelimit.RateLimit objects in `ratelimits` (per view)."""
 
     authentication_classes: list = []
+    parser_classes = JSON_ONLY
     permission_classes = [AllowAny]
     pagination_class = ApiPagination
     ratelimits: list = []
@@ -79,6 +120,7 @@ class OrganisationApiView(RateLimitMixin, GenericAPIView):
 
     authentication_classes = [OrganisationTokenAuthentication]
     permission_classes = [HasOrganisationToken]
+    parser_classes = JSON_ONLY
     pagination_class = ApiPagination
     ratelimits: list = []
 
@@ -121,12 +163,14 @@ class EventListView(PublicApiView):
     @extend_schema(
         operation_id="events_list",
         parameters=[s.EventListFilter],
-        responses={200: s.EventListOutput(many=True), 400: ERROR_SCHEMA},
+        responses={200: s.EventListOutput(many=True), **LIST_ERRORS},
         tags=["events"],
         summary="Published upcoming events",
     )
     def get(self, request):
-        filters = s.EventListFilter(data=request.query_params)
+        # A plain dict: in a QueryDict DRF reads "?kind=" as "not given" (HTML form rules),
+        # but an empty filter value is invalid input, as the schema says.
+        filters = s.EventListFilter(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.event_list_public(**filters.validated_data))
         return self.get_paginated_response(s.EventListOutput(page, many=True).data)
@@ -173,7 +217,7 @@ class BookingListCreateView(OrganisationApiView):
 
     @extend_schema(
         operation_id="bookings_list",
-        responses={200: s.BookingOutput(many=True), **PRIVATE_ERRORS},
+        responses={200: s.BookingOutput(many=True), **PRIVATE_ERRORS, **LIST_ERRORS},
         tags=["bookings"],
         summary="Your organisation's bookings, newest first",
     )
@@ -280,7 +324,7 @@ class ParticipationListCreateView(OrganisationApiView):
 
     @extend_schema(
         operation_id="participations_list",
-        responses={200: s.ParticipationOutput(many=True), **PRIVATE_ERRORS},
+        responses={200: s.ParticipationOutput(many=True), **PRIVATE_ERRORS, **LIST_ERRORS},
         tags=["campaign weeks"],
         summary="Your organisation's campaign-week sign-ups",
     )
