@@ -1,0 +1,355 @@
+"""Property-based tests of the whole REST API, generated from its own OpenAPI schema.
+
+schemathesis reads /api/schema/ from the Django WSGI app in-process (no network, no server) and
+generates requests for every operation: valid ones (positive) and ones that break the schema
+(negative). Each runs twice, once with the operation's real credentials and once without any.
+The properties, for every response:
+
+- never a 5xx;
+- the status code is documented for the operation, and the body and Content-Type match the
+  documented response;
+- a request that breaks the schema is refused with a 4xx;
+- every 4xx is JSON in the API's one error shape ({detail, code, errors}); "invalid input" errors
+  name the fields (errors: {field: [messages]}).
+
+Bounded and deterministic: a fixed seed, derandomized Hypothesis, a few dozen examples per
+operation. Rate limits are switched off so a burst of generated requests is not a burst of 429s.
+The last tests are the controls: the same checks against deliberately broken views must fail.
+"""
+
+import itertools
+from dataclasses import dataclass
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import CustomFailure, FailureGroup, ServerError
+from schemathesis.openapi.checks import JsonSchemaError
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from api.services import api_token_create
+from press.links import journalist_token
+from tests.factories import (
+    CampaignWeekFactory,
+    EventFactory,
+    OrganisationFactory,
+    QuestionFactory,
+    RegistrationFactory,
+    TicketFactory,
+    TicketTypeFactory,
+    UserFactory,
+)
+from tests.press.helpers import journalist
+
+APP = get_wsgi_application()
+MAX_EXAMPLES = 30  # per operation and identity: the file takes about 30-70 s on 2 cores
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 9,  # issue #9: the same requests on every run and in CI
+        "generation": {
+            "mode": "all",  # valid and schema-breaking requests
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            "database": "none",  # no example database: nothing carried over between runs
+            # Credentials come from the test's identity (below), not from generated headers.
+            "with-security-parameters": False,
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": False},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},
+        },
+    }
+)
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", APP, config=CONFIG)
+
+
+@schemathesis.check
+def errors_in_the_api_error_shape(ctx, response, case):
+    """Every 4xx is JSON {detail, code, errors: {field: [messages]}}; a 400 for invalid input
+    names at least one field (api.exceptions promises both)."""
+    if not 400 <= response.status_code < 500:
+        return None
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type.startswith("application/json"), (
+        f"a {response.status_code} as {content_type}"
+    )
+    body = response.json()
+    assert isinstance(body, dict) and set(body) == {"detail", "code", "errors"}, body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    assert isinstance(body["code"], str) and body["code"], body
+    errors = body["errors"]
+    assert isinstance(errors, dict), body
+    for field, messages in errors.items():
+        assert isinstance(field, str) and field, body
+        assert isinstance(messages, list) and messages, body
+        assert all(isinstance(m, str) and m for m in messages), body
+    if response.status_code == 400 and body["code"] == "invalid":
+        assert errors, f"invalid input without the fields that are wrong: {body}"
+    return True
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    errors_in_the_api_error_shape,
+]
+
+# Operations outside api/ whose schema does not describe them yet (found by this test; the
+# fixes belong in press/api.py and schools/api.py, see issue #9). Until then they are held only
+# to "no 5xx" and "errors in the API's error shape"; remove an entry once its schema is fixed.
+KNOWN_SCHEMA_GAPS = {
+    # No 401/403 documented (staff session or PressLink required) and no 404 for a page or id
+    # that does not exist; GET lists are documented as one object, not a paginated list; POSTs
+    # document only 200 (they answer 201 or 400).
+    **dict.fromkeys(
+        [
+            "press_coverage_list",
+            "press_coverage_create",
+            "press_invitation_list",
+            "press_journalist_list",
+            "press_journalist_create",
+            "press_my_invitations",
+            "press_my_invitation_detail",
+        ],
+        "press API: 401/403/404/400/201 undocumented; lists documented as single objects",
+    ),
+    # Documented as a paginated list; it answers a plain JSON array.
+    "press_coverage_totals": "press API: documented paginated, answers a plain list; 403",
+    **dict.fromkeys(
+        [
+            "ambassador_list",
+            "school_request_list",
+            "school_request_detail",
+            "school_session_list",
+        ],
+        "schools API: 403 and 404 (page / id) undocumented; page_size=abc silently ignored",
+    ),
+}
+RELAXED_CHECKS = [not_a_server_error, errors_in_the_api_error_shape]
+
+CSRF_TOKEN = "schemathesisschemathesisschemath"  # 32 characters, Django's unmasked format
+
+
+@dataclass
+class World:
+    """What the generated requests can meet: real rows and real credentials."""
+
+    token: str
+    session: str
+    press_link: str
+    event_id: int
+    ticket_type_id: int
+    question_id: int
+    campaign_week_id: int
+    booking_code: str
+    ticket_id: int
+
+
+@pytest.fixture
+def in_process_requests():
+    """Django's WSGI handler closes "old" database connections around each request; inside the
+    test transaction that would close the test's own connection (Django's test Client
+    disconnects the same handler for the same reason)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(db, settings, in_process_requests) -> World:
+    settings.RATELIMIT_ENABLED = False
+    organisation = OrganisationFactory()
+    _, raw_key = api_token_create(
+        organisation=organisation, name="Schemathesis", user=UserFactory()
+    )
+    event = EventFactory()
+    ticket_type = TicketTypeFactory(event=event)
+    question = QuestionFactory(event=event)
+    week = CampaignWeekFactory()
+    booking = RegistrationFactory(event=event, organisation=organisation)
+    ticket = TicketFactory(registration=booking, ticket_type=ticket_type)
+    organiser = UserFactory(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(organiser)
+
+    return World(
+        token=raw_key,
+        session=client.cookies["sessionid"].value,
+        press_link=journalist_token(journalist()),
+        event_id=event.pk,
+        ticket_type_id=ticket_type.pk,
+        question_id=question.pk,
+        campaign_week_id=week.pk,
+        booking_code=booking.code,
+        ticket_id=ticket.pk,
+    )
+
+
+_keys = itertools.count()
+
+
+def authenticate(case, world: World, identity: str) -> dict:
+    """Set (or strip) the operation's credentials on the case; returns cookies to send."""
+    schemes = {
+        name
+        for requirement in case.operation.definition.raw.get("security", [])
+        for name in requirement
+    }
+    case.headers = {
+        k: v
+        for k, v in (case.headers or {}).items()
+        if k.lower() not in ("authorization", "x-csrftoken")
+    }
+    if case.cookies:
+        case.cookies.pop("sessionid", None)
+    if identity == "anonymous":
+        return {}
+    cookies = {}
+    if "organisationToken" in schemes:
+        case.headers["Authorization"] = f"Token {world.token}"
+    elif "pressLink" in schemes:
+        case.headers["Authorization"] = f"PressLink {world.press_link}"
+    elif "cookieAuth" in schemes:
+        cookies = {"sessionid": world.session, "csrftoken": CSRF_TOKEN}
+        case.headers["X-CSRFToken"] = CSRF_TOKEN
+    if case.method.upper() == "POST":
+        # A fresh key per request: a replay of another generated body would only test 422.
+        case.headers["Idempotency-Key"] = f"schemathesis-{next(_keys)}"
+    return cookies
+
+
+def aim_at_real_rows(case, world: World, data) -> None:
+    """Random ids almost never exist, so valid requests would only ever meet 404s. For valid
+    (positive) cases, let Hypothesis choose to point ids at the rows of `world` instead, so the
+    success responses (201 bodies, event details, cancellations) are checked against the schema
+    too. schemathesis re-validates changed parts, so its checks judge what is really sent."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    real = {
+        "event_id": world.event_id,
+        "ticket_id": world.ticket_id,
+        "code": world.booking_code,
+    }
+    for name in list(case.path_parameters or {}):
+        if name in real and data.draw(st.booleans(), label=f"real {name}"):
+            case.path_parameters[name] = real[name]
+    body = case.body
+    if not isinstance(body, dict) or not data.draw(st.booleans(), label="real rows in body"):
+        return
+    operation = case.operation.definition.raw.get("operationId")
+    if operation == "bookings_create":
+        body["event"] = world.event_id
+        for attendee in body.get("attendees", []):
+            if isinstance(attendee, dict):
+                attendee["ticket_type"] = world.ticket_type_id
+                attendee["answers"] = {str(world.question_id): "Vegetarisch"}
+    elif operation == "participations_create":
+        body["event"] = world.campaign_week_id
+
+
+@pytest.fixture(params=["anonymous", "authenticated"])
+def identity(request) -> str:
+    return request.param
+
+
+@schema.parametrize()
+@schema.given(data=st.data())
+@hypothesis_settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
+def test_every_operation_keeps_its_schema(case, data, world, identity):
+    aim_at_real_rows(case, world, data)
+    send_and_check(case, world, identity)
+
+
+def send_and_check(case, world: World, identity: str) -> None:
+    """Send the case to the WSGI app as `identity`; raises schemathesis' FailureGroup if any
+    property does not hold."""
+    cookies = authenticate(case, world, identity)
+    known_gap = case.operation.definition.raw.get("operationId") in KNOWN_SCHEMA_GAPS
+    case.call_and_validate(cookies=cookies, checks=RELAXED_CHECKS if known_gap else CHECKS)
+
+
+# --- Control: the same checks must fail against a broken API -------------------------------
+
+
+def _places_left_as_text(self, event):
+    return "plenty"  # the schema says integer or null
+
+
+def _lookup_crashes(*, event_id):
+    raise RuntimeError("deliberately broken for the control test")
+
+
+@pytest.mark.parametrize(
+    ("target", "replacement", "failure"),
+    [
+        (
+            "api.serializers.EventDetailOutput.get_places_left",
+            _places_left_as_text,
+            JsonSchemaError,
+        ),
+        ("api.selectors.event_get_public", _lookup_crashes, ServerError),
+    ],
+    ids=["undeclared field type", "view raises"],
+)
+def test_control_the_checks_catch_a_broken_event_detail(
+    world, monkeypatch, target, replacement, failure
+):
+    operation = schema["/api/v1/events/{event_id}/"]["GET"]
+    case = operation.Case(path_parameters={"event_id": world.event_id})
+    send_and_check(case, world, "anonymous")  # intact: holds
+
+    monkeypatch.setattr(target, replacement)
+    case = operation.Case(path_parameters={"event_id": world.event_id})
+    with pytest.raises(FailureGroup) as failed:
+        send_and_check(case, world, "anonymous")
+    assert any(isinstance(f, failure) for f in failed.value.exceptions), failed.value
+
+
+def test_control_the_checks_catch_an_error_outside_the_api_error_shape(world, monkeypatch):
+    """DRF's own handler answers {"detail": ...} only: no code, no errors."""
+    from rest_framework.settings import api_settings
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    operation = schema["/api/v1/events/{event_id}/"]["GET"]
+    missing = {"event_id": world.event_id + 1000}
+    send_and_check(operation.Case(path_parameters=missing), world, "anonymous")  # 404, holds
+
+    monkeypatch.setattr(api_settings, "EXCEPTION_HANDLER", drf_exception_handler)
+    with pytest.raises(FailureGroup) as failed:
+        send_and_check(operation.Case(path_parameters=missing), world, "anonymous")
+    assert any(
+        isinstance(f, CustomFailure) and "errors_in_the_api_error_shape" in f.title
+        for f in failed.value.exceptions
+    ), failed.value
