@@ -17,6 +17,7 @@ from rest_framework import serializers
 from events.models import Event, Question
 from organisations.validators import normalise_kvk, normalise_postcode
 from participants import links
+from participants import selectors as participant_selectors
 from participants.models import CampaignParticipation, Language, Registration, Ticket
 
 # Largest bigint: a bigger id would make the database raise instead of "not found".
@@ -159,11 +160,7 @@ class BookingCreateInput(serializers.Serializer):
     language = serializers.ChoiceField(choices=Language.choices, default=Language.NL)
 
     def validate_event(self, value: int) -> Event:
-        event = (
-            Event.objects.filter(pk=value, status=Event.Status.PUBLISHED)
-            .prefetch_related("ticket_types", "questions")
-            .first()
-        )
+        event = participant_selectors.event_for_booking(event_id=value)
         if event is None:
             raise serializers.ValidationError(_("There is no published event with this id."))
         return event

@@ -6,17 +6,18 @@ keeps a place free for the person it was offered to. The capacity check in
 ``participants.services`` counts with these same querysets while it holds the event lock.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from events.models import Event, TicketType
+from events.models import Event, Question, TicketType
 from organisations.models import Organisation
 
-from .models import CampaignParticipation, Registration, Ticket, WaitingListEntry
+from .models import CampaignParticipation, Person, Registration, Ticket, WaitingListEntry
 
 # Registration statuses in which a booking still has (or may get) places.
 ACTIVE_REGISTRATION_STATUSES = (
@@ -28,6 +29,52 @@ ACTIVE_REGISTRATION_STATUSES = (
 
 def tickets_holding_places(*, event_id: int) -> QuerySet[Ticket]:
     return Ticket.objects.filter(event_id=event_id, status__in=Ticket.HOLDS_PLACE)
+
+
+def emails_holding_places(
+    *,
+    event_id: int,
+    emails: set[str],
+    exclude_ticket_id: int | None = None,
+    exclude_person_ids: Iterable[int] = (),
+) -> set[str]:
+    """Which of these (lower-cased) addresses already hold a place on the event.
+
+    Asked from the people side, in two steps: the ``Lower(email)`` index finds the people with
+    these addresses, and only if there are any are their tickets on this event looked up.
+    Asked from the tickets side in one query, the planner joins every ticket of the event to
+    its person whenever its statistics think the event is small (always, for a new event):
+    ~1 ms per booking at 800 tickets, under the event lock. ``exclude_person_ids``: people
+    the caller created in this transaction (they have no tickets yet), so a booking by new
+    addresses costs one index lookup."""
+    people = dict(
+        Person.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=emails)
+        .exclude(pk__in=list(exclude_person_ids))
+        .order_by()
+        .values_list("pk", "email_lower")
+    )
+    if not people:
+        return set()
+    holding = tickets_holding_places(event_id=event_id).filter(person_id__in=list(people))
+    if exclude_ticket_id is not None:
+        holding = holding.exclude(pk=exclude_ticket_id)
+    return {people[pk] for pk in holding.order_by().values_list("person_id", flat=True)}
+
+
+def event_for_booking(*, event_id: int) -> Event | None:
+    """A published event with its ticket types and questions, as the booking path needs it.
+
+    The prefetches order by the child's own columns: the models' default ordering starts with
+    ``event``, which would join the event table again only to sort one event's rows."""
+    return (
+        Event.objects.filter(pk=event_id, status=Event.Status.PUBLISHED)
+        .prefetch_related(
+            Prefetch("ticket_types", queryset=TicketType.objects.order_by("position", "name")),
+            Prefetch("questions", queryset=Question.objects.order_by("position", "id")),
+        )
+        .first()
+    )
 
 
 def offers_holding_places(*, event_id: int, at: datetime | None = None) -> QuerySet:

@@ -8,6 +8,7 @@ place is free. Rule violations raise ``common.errors.RuleViolation`` before anyt
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,7 +16,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -284,9 +284,11 @@ def _check_duplicate_emails(
     event: Event,
     emails: list[tuple[str, str]],
     exclude_ticket_id: int | None = None,
+    new_people: Iterable[Person] = (),
 ) -> None:
     """``emails``: (error key, address). Precondition: the caller holds the event lock, so no
-    other booking for the same address can slip in between this check and the insert."""
+    other booking for the same address can slip in between this check and the insert.
+    ``new_people``: people this transaction created for the booking (skipped: no tickets yet)."""
     if event.allow_duplicate_emails:
         return
     errors = _Errors()
@@ -298,14 +300,12 @@ def _check_duplicate_emails(
             )
         seen.add(email.lower())
     errors.raise_if_any(conflict=False)
-    taken = selectors.tickets_holding_places(event_id=event.pk)
-    if exclude_ticket_id is not None:
-        taken = taken.exclude(pk=exclude_ticket_id)
     # Ask only about these addresses: the database compares, not Python over every ticket.
-    existing = set(
-        taken.annotate(email_lower=Lower("person__email"))
-        .filter(email_lower__in={email.lower() for _key, email in emails})
-        .values_list("email_lower", flat=True)
+    existing = selectors.emails_holding_places(
+        event_id=event.pk,
+        emails={email.lower() for _key, email in emails},
+        exclude_ticket_id=exclude_ticket_id,
+        exclude_person_ids=[p.pk for p in new_people],
     )
     for key, email in emails:
         if email.lower() in existing:
@@ -570,6 +570,7 @@ def registration_create(
         _check_duplicate_emails(
             event=event,
             emails=[(f"attendees.{i}.email", a.email) for i, a in enumerate(clean)],
+            new_people=[booker, *people],
         )
         return _booking_write(
             event=event,
