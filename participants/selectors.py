@@ -6,10 +6,12 @@ keeps a place free for the person it was offered to. The capacity check in
 ``participants.services`` counts with these same querysets while it holds the event lock.
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
@@ -94,24 +96,42 @@ def places_taken(*, event_id: int, at: datetime | None = None) -> int:
 
 def places_taken_per_ticket_type(*, event_id: int, at: datetime | None = None) -> dict[int, int]:
     """{ticket_type_id: places taken}; ticket types with nothing taken are absent. The values
-    add up to ``places_taken``. One query (tickets and offers in one UNION ALL), because the
-    booking path runs it while holding the event lock."""
-    tickets = (
-        tickets_holding_places(event_id=event_id)
-        .order_by()
-        .values("ticket_type_id")
-        .annotate(n=Count("id"))
-    )
-    offers = (
-        offers_holding_places(event_id=event_id, at=at)
-        .order_by()
-        .values("ticket_type_id")
-        .annotate(n=Count("id"))
-    )
-    taken: dict[int, int] = {}
-    for row in tickets.union(offers, all=True):
-        taken[row["ticket_type_id"]] = taken.get(row["ticket_type_id"], 0) + row["n"]
+    add up to ``places_taken``.
+
+    The booking path runs this while holding the event lock, so it is one statement written
+    out once: the same two conditions as ``tickets_holding_places`` and
+    ``offers_holding_places`` (a test holds the two definitions equal), without building the
+    ORM's UNION ALL for every booking, which was an eighth of a booking request's CPU."""
+    at = at or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _places_taken_sql(),
+            [
+                event_id,
+                *Ticket.HOLDS_PLACE,
+                event_id,
+                WaitingListEntry.Status.OFFERED,
+                connection.ops.adapt_datetimefield_value(at),
+            ],
+        )
+        taken: dict[int, int] = {}
+        for ticket_type_id, n in cursor.fetchall():
+            taken[ticket_type_id] = taken.get(ticket_type_id, 0) + n
     return taken
+
+
+@functools.cache
+def _places_taken_sql() -> str:
+    qn = connection.ops.quote_name
+    statuses = ", ".join(["%s"] * len(Ticket.HOLDS_PLACE))
+    # Only table names from the models and placeholders go into the text; values are params.
+    tickets, offers = qn(Ticket._meta.db_table), qn(WaitingListEntry._meta.db_table)
+    return (
+        f"SELECT ticket_type_id, COUNT(*) FROM {tickets}"  # noqa: S608
+        f" WHERE event_id = %s AND status IN ({statuses}) GROUP BY ticket_type_id"
+        f" UNION ALL SELECT ticket_type_id, COUNT(*) FROM {offers}"
+        " WHERE event_id = %s AND status = %s AND offer_expires_at > %s GROUP BY ticket_type_id"
+    )
 
 
 def event_places_taken_subquery() -> Coalesce:

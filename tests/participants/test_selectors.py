@@ -90,3 +90,39 @@ def test_lock_event_refuses_to_run_outside_a_transaction(event):
         lock_event(event.pk)
     with transaction.atomic():
         assert lock_event(event.pk) == event
+
+
+@pytest.mark.django_db
+def test_per_type_count_matches_the_queryset_definitions_of_a_taken_place(event):
+    """The booking path counts with one hand-written statement; the pages count with the
+    querysets. Every ticket status and every offer state, on two ticket types and a second
+    event: the two must agree, type by type."""
+    from participants.models import Ticket, WaitingListEntry
+    from tests.factories import EventFactory, RegistrationFactory, TicketFactory
+
+    now = timezone.now()
+    other_event = EventFactory()
+    types = [TicketTypeFactory(event=event, name=n) for n in ("A", "B")]
+    for ev, tts in ((event, types), (other_event, [TicketTypeFactory(event=other_event)])):
+        registration = RegistrationFactory(event=ev)
+        for i, status in enumerate(Ticket.Status.values * 2):
+            TicketFactory(registration=registration, ticket_type=tts[i % len(tts)], status=status)
+        # Live offers on the first type, expired ones on the last: a count that confused
+        # the two would move places between the types.
+        for status in WaitingListEntry.Status.values:
+            for tt, expires in ((tts[0], now + timedelta(hours=1)), (tts[-1], now - timedelta(1))):
+                WaitingListEntryFactory(
+                    event=ev, ticket_type=tt, status=status, offer_expires_at=expires
+                )
+    expected: dict[int, int] = {}
+    for tt in types:
+        n = (
+            selectors.tickets_holding_places(event_id=event.pk).filter(ticket_type=tt).count()
+            + selectors.offers_holding_places(event_id=event.pk, at=now)
+            .filter(ticket_type=tt)
+            .count()
+        )
+        if n:
+            expected[tt.pk] = n
+    assert expected and sum(expected.values()) == selectors.places_taken(event_id=event.pk, at=now)
+    assert selectors.places_taken_per_ticket_type(event_id=event.pk, at=now) == expected
