@@ -40,7 +40,7 @@ test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
-	@$(BIN)/python bench/run_all.py
+	@$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -240,6 +240,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A blank text field is refused (DRF's allow_blank=False): say so with minLength 1 on input;
+    # the hook keeps it off response-only components, where such fields may be "".
+    "ENFORCE_NON_BLANK_FIELDS": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.blank_checks_for_requests_only",
+    ],
     # Stable names for choice sets several serializers share (otherwise hashed names).
     "ENUM_NAME_OVERRIDES": {
         "EventKindEnum": "events.models.Event.Kind",
@@ -306,6 +313,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"drop_expected_conflicts": {"()": "common.logging.DropExpectedConflicts"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"django.request": {"filters": ["drop_expected_conflicts"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
