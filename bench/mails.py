@@ -13,12 +13,20 @@ delivered twice shows up as a duplicate. Variants:
 * `plain`: `ticket_confirmed` body only (no attachments): the pipeline itself (claim, render,
   SMTP, record).
 
-Environment: DATABASE_URL (PostgreSQL; default a `werkstress_bench_mails` database on
-127.0.0.1, created when missing), BENCH_MAILS (2000), BENCH_CONCURRENCY (worker processes, 4),
-BENCH_POOL (prefork), BENCH_VARIANTS ("prerendered,plain"). Prints `mails/s: N` and
-`duplicates: N` per run.
+Publishing: `batch` (default) queues the mails the way the outbox does for rows committed
+together (`communications.services.outbox_queue`: `send_mails_task`, SEND_BATCH_SIZE rows per
+task, one SMTP connection per batch); `single` publishes one `send_mail_task` per mail (what a
+stream of one-attendee bookings produces, each committing on its own).
+
+Options (or environment): --mails / BENCH_MAILS (2000), --concurrency / BENCH_CONCURRENCY
+(worker processes, 4), --pool / BENCH_POOL (prefork), --variants / BENCH_VARIANTS
+("prerendered,plain"), --publish / BENCH_PUBLISH (batch). DATABASE_URL: PostgreSQL (default a
+`werkstress_bench_mails` database on 127.0.0.1, created when missing). Prints `mails/s: N` and
+`duplicates: N` per run, plus the worker processes' CPU per mail (steadier than wall clock on
+a shared machine) and the load average.
 """
 
+import argparse
 import os
 import re
 import shutil
@@ -154,6 +162,30 @@ def start_worker(*, env: dict, concurrency: int, log: Path, pool: str) -> subpro
     return process
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (the prefork pool), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    by_parent: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After "(comm)": state, ppid, ... utime and stime are fields 14 and 15 of the line.
+        by_parent.setdefault(int(fields[1]), []).append(int(entry))
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo.extend(by_parent.get(pid, []))
+    return total
+
+
 def make_rows(n: int, *, attachments: bool, run: str) -> list[int]:
     from datetime import timedelta
 
@@ -237,12 +269,22 @@ def run_variant(
     db_url: str,
     workdir: Path,
     pool: str = "prefork",
+    publish: str = "batch",
 ) -> None:
     from django.conf import settings
 
     from communications.models import OutboxMail
     from communications.tasks import send_mail_task
     from config.celery import app
+
+    def publish_all(mail_ids: list[int]) -> None:
+        if publish == "single":
+            for pk in mail_ids:
+                send_mail_task.delay(pk)
+        else:
+            from communications.services import outbox_queue
+
+            outbox_queue(mail_ids=mail_ids)
 
     sink = Sink()
     smtp = start_smtp(sink)
@@ -271,6 +313,7 @@ def run_variant(
         # Warm up: the worker processes import Django and (for PDFs) load fonts first.
         warm = make_rows(concurrency * 2, attachments=attachments, run=run + "w")
         for pk in warm:
+            # One task per mail, so every worker process warms up.
             send_mail_task.delay(pk)
         _wait(
             lambda: OutboxMail.objects.filter(pk__in=warm, status="sent").count() == len(warm),
@@ -279,17 +322,22 @@ def run_variant(
         warm_ids = set(sink.ids)
 
         render_seconds = prerender(ids) if name == "prerendered" else 0.0
+        load_before = os.getloadavg()[0]
+        worker_cpu = tree_cpu_seconds(worker.pid)
         started = time.perf_counter()
         harness_cpu = time.process_time()  # this process: the SMTP sink thread + polling
-        for pk in ids:
-            send_mail_task.delay(pk)
-        _wait(
-            lambda: OutboxMail.objects.filter(pk__in=ids, status="sent").count() == n,
-            timeout=1800,
-            interval=0.05,
-        )
+        publish_all(ids)
+
+        def all_sent() -> bool:
+            # The sink's count is free; the database is asked only once it can be true.
+            if len(sink.ids) - len(warm_ids) < n:
+                return False
+            return OutboxMail.objects.filter(pk__in=ids, status="sent").count() == n
+
+        _wait(all_sent, timeout=1800, interval=0.02)
         elapsed = time.perf_counter() - started
         harness_cpu = time.process_time() - harness_cpu
+        worker_cpu = tree_cpu_seconds(worker.pid) - worker_cpu
         failed = OutboxMail.objects.filter(pk__in=ids).exclude(status="sent").count()
         time.sleep(0.5)  # let the SMTP server finish logging the last messages
         counted = Counter({k: v for k, v in sink.ids.items() if k not in warm_ids})
@@ -297,14 +345,17 @@ def run_variant(
         print(
             f"variant: {name} ({n} x ticket_confirmed"
             f"{', ticket PDF + .ics' if attachments else ', no attachments'}), "
-            f"celery -P {pool} -c {concurrency}"
+            f"celery -P {pool} -c {concurrency}, publish {publish}"
+            + (f" ({_batch_size()} per task)" if publish == "batch" else " (1 per task)")
         )
         if render_seconds:
             print(f"bulk ticket PDFs/s: {n / render_seconds:.1f} ({render_seconds:.1f} s)")
             print(f"mails/s including the bulk render: {n / (render_seconds + elapsed):.1f}")
         print(f"mails/s: {n / elapsed:.1f}")
         print(f"duplicates: {duplicates}")
+        print(f"worker CPU per mail: {1000 * worker_cpu / n:.1f} ms (celery processes)")
         print(f"harness CPU (SMTP sink + polling): {harness_cpu:.1f} s of {elapsed:.1f} s")
+        print(f"load average (1 min) before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
         print(f"distinct Message-IDs received: {len(counted)} of {n}; not sent: {failed}")
         sys.stdout.flush()
     finally:
@@ -318,6 +369,12 @@ def run_variant(
         smtp.stop()
 
 
+def _batch_size() -> int:
+    from communications import services
+
+    return services.SEND_BATCH_SIZE
+
+
 def _wait(predicate, *, timeout: float, interval: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -327,7 +384,25 @@ def _wait(predicate, *, timeout: float, interval: float = 0.2) -> None:
     raise TimeoutError("benchmark did not finish in time")
 
 
+def parse_args() -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--mails", type=int, default=int(env("BENCH_MAILS", "2000")))
+    parser.add_argument("--concurrency", type=int, default=int(env("BENCH_CONCURRENCY", "4")))
+    parser.add_argument("--pool", default=env("BENCH_POOL", "prefork"))
+    parser.add_argument(
+        "--variants",
+        default=env("BENCH_VARIANTS", "prerendered,plain"),
+        help="comma-separated: prerendered, attachments, plain",
+    )
+    parser.add_argument(
+        "--publish", choices=("batch", "single"), default=env("BENCH_PUBLISH", "batch")
+    )
+    return parser.parse_args()
+
+
 def main() -> int:
+    args = parse_args()
     if not shutil.which("redis-server"):
         print("skipped: redis-server is not installed")
         return 0
@@ -347,20 +422,17 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    n = int(os.environ.get("BENCH_MAILS", "2000"))
-    concurrency = int(os.environ.get("BENCH_CONCURRENCY", "4"))
-    pool = os.environ.get("BENCH_POOL", "prefork")
-    variants = os.environ.get("BENCH_VARIANTS", "prerendered,plain").split(",")
     try:
-        for variant in variants:
+        for variant in args.variants.split(","):
             run_variant(
                 name=variant,
                 attachments=variant in ("attachments", "prerendered"),
-                n=n,
-                concurrency=concurrency,
+                n=args.mails,
+                concurrency=args.concurrency,
                 db_url=db_url,
                 workdir=workdir,
-                pool=pool,
+                pool=args.pool,
+                publish=args.publish,
             )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

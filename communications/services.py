@@ -171,22 +171,25 @@ def _queue_on_commit(ids: list[int]) -> None:
     transaction.on_commit(_QueueOnCommit(ids), using=conn.alias)
 
 
-def outbox_queue(*, mail_ids: list[int]) -> None:
+def outbox_queue(*, mail_ids: list[int], from_commit: bool = False) -> None:
     """Publish send tasks for these outbox rows, SEND_BATCH_SIZE rows per task.
 
     Never raises: the rows are committed and QUEUED; if the broker is down they are marked due
-    and the sweeper queues them as soon as it can (a booking must never fail on the broker).
+    and the sweeper queues them as soon as it can. `from_commit` (the publish after a business
+    transaction, e.g. a booking request) skips the broker for BROKER_BACKOFF_SECONDS after a
+    failure, so requests do not each wait for a dead broker; the sweeper always tries.
     """
     from .tasks import send_mails_task
 
     ids = list(dict.fromkeys(mail_ids))
     for start in range(0, len(ids), SEND_BATCH_SIZE):
         try:
-            if time.monotonic() < _broker_down_until[0]:
+            if from_commit and time.monotonic() < _broker_down_until[0]:
                 raise ConnectionError("broker recently unreachable; not trying again yet")
             send_mails_task.delay(ids[start : start + SEND_BATCH_SIZE])
         except Exception:  # noqa: BLE001
-            _broker_down_until[0] = time.monotonic() + BROKER_BACKOFF_SECONDS
+            if from_commit:
+                _broker_down_until[0] = time.monotonic() + BROKER_BACKOFF_SECONDS
             logger.warning(
                 "could not queue %s mails; the sweeper will retry", len(ids) - start, exc_info=True
             )
@@ -202,7 +205,8 @@ def outbox_queue(*, mail_ids: list[int]) -> None:
 def _queue_send(mail_ids: int | list[int]) -> None:
     """What runs on commit for newly queued rows (one id or a list). Looked up at call time:
     tests of other apps replace it to keep their mails off the broker."""
-    outbox_queue(mail_ids=[mail_ids] if isinstance(mail_ids, int) else list(mail_ids))
+    ids = [mail_ids] if isinstance(mail_ids, int) else list(mail_ids)
+    outbox_queue(mail_ids=ids, from_commit=True)
 
 
 def outbox_sweep(*, now: datetime | None = None, batch: int = 1000) -> int:
