@@ -396,10 +396,10 @@ def mails_send(*, mail_ids: Sequence[int]) -> dict[int, SendOutcome]:
         return outcomes
     # One mail: its own queries, as before. A batch: shared rows (read-only).
     rows = mailcontext.preload_rows(claimed) if len(claimed) > 1 else None
-    stop_at = time.monotonic() + BATCH_SEND_SECONDS
+    started = time.monotonic()
     pending = list(reversed(claimed))
     try:
-        while pending and time.monotonic() < stop_at:
+        while pending and time.monotonic() - started < BATCH_SEND_SECONDS:
             mail = pending.pop()
             outcomes[mail.pk] = _send_claimed(mail, rows)
     finally:

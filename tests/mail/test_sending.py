@@ -5,12 +5,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from communications import sending, services
 from communications.models import OutboxMail
 from communications.sending import MAX_ATTEMPTS, QUEUED_GRACE, SENDING_TIMEOUT, backoff_seconds
-from tests.factories import RegistrationFactory
+from tests.factories import RegistrationFactory, TicketFactory, TicketTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +203,157 @@ def test_two_workers_delivering_the_same_mail_send_it_once(smtp_settings, monkey
         assert smtp_settings.count() == 1
     else:
         assert smtp_settings.count() == 2
+
+
+# --- Batches ------------------------------------------------------------------------------------
+
+
+def _confirmations(n: int, *, registration=None) -> list[OutboxMail]:
+    """n ticket confirmations with both attachments, as the booking service queues them."""
+    registration = registration or RegistrationFactory()
+    ticket_type = TicketTypeFactory(event=registration.event)
+    mails = []
+    for _ in range(n):
+        ticket = TicketFactory(registration=registration, ticket_type=ticket_type)
+        mails.append(
+            services.mail_enqueue(
+                key=f"ticket_confirmed:{ticket.pk}",
+                template="ticket_confirmed",
+                to_email=ticket.person.email,
+                to_name=ticket.person.name,
+                context={"ticket_id": ticket.pk},
+                attachments=[
+                    {"type": "ticket_pdf", "ticket_id": ticket.pk},
+                    {
+                        "type": "ics",
+                        "event_id": ticket.event_id,
+                        "method": "REQUEST",
+                        "ticket_id": ticket.pk,
+                    },
+                ],
+                event_id=ticket.event_id,
+            )
+        )
+    return mails
+
+
+def _batch_queries(mails: list[OutboxMail]) -> tuple[dict, int]:
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = sending.mails_send(mail_ids=[m.pk for m in mails])
+    return outcomes, len(queries)
+
+
+def test_a_batch_claims_and_reads_once_and_records_each_mail(smtp_settings):
+    registration = RegistrationFactory()
+    small = _confirmations(2, registration=registration)
+    large = _confirmations(6, registration=registration)
+    booker = _queue("booking_confirmed:batch")
+    outcomes, small_queries = _batch_queries(small)
+    assert {o.status for o in outcomes.values()} == {"sent"}
+    outcomes, large_queries = _batch_queries([*large, booker])
+    assert {o.status for o in outcomes.values()} == {"sent"}
+    # Per mail only its own record UPDATE: the claim and the rows (tickets, and the
+    # registration with its tickets for the booker's mail) are one statement per batch.
+    assert large_queries - small_queries == len(large) + 1 - len(small) + 2
+    assert smtp_settings.count() == 9
+    assert len(set(smtp_settings.peers)) == 1, "one SMTP connection for every batch"
+    for mail in [*small, *large]:
+        mail = _reload(mail)
+        assert mail.status == OutboxMail.Status.SENT and mail.attempts == 1
+    received = {str(m["Message-ID"]).strip(): m for m in smtp_settings.messages}
+    for mail in large:
+        message = received[_reload(mail).message_id]
+        assert message["To"].addresses[0].addr_spec == mail.to_email
+        kinds = sorted(p.get_content_type() for p in message.iter_attachments())
+        assert kinds == ["application/pdf", "text/calendar"]
+
+
+def test_a_batch_sends_only_what_is_due(smtp_settings):
+    due, sent, busy, waiting = _confirmations(4)
+    assert sending.mail_send(mail_id=sent.pk).status == "sent"
+    sending._claim(busy.pk)  # another worker is sending it right now
+    OutboxMail.objects.filter(pk=waiting.pk).update(
+        status=OutboxMail.Status.RETRYING,
+        attempts=1,
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
+    outcomes = sending.mails_send(mail_ids=[due.pk, sent.pk, busy.pk, waiting.pk, 10**9])
+    assert {pk: o.status for pk, o in outcomes.items()} == {
+        due.pk: "sent",
+        sent.pk: "sent",
+        busy.pk: "busy",
+        waiting.pk: "not_due",
+        10**9: "missing",
+    }
+    assert smtp_settings.count() == 2
+    assert sorted(_reload(m).attempts for m in (due, sent)) == [1, 1]
+
+
+def test_a_batch_past_its_time_gives_the_rest_back(smtp_settings, monkeypatch):
+    mails = _confirmations(3)
+    original = sending._send_claimed
+
+    def send_then_run_out_of_time(mail, rows):
+        outcome = original(mail, rows)
+        monkeypatch.setattr(sending, "BATCH_SEND_SECONDS", -1.0)
+        return outcome
+
+    monkeypatch.setattr(sending, "_send_claimed", send_then_run_out_of_time)
+    outcomes = sending.mails_send(mail_ids=[m.pk for m in mails])
+    assert [outcomes[m.pk].status for m in mails] == ["sent", "released", "released"]
+    assert smtp_settings.count() == 1
+    for mail in mails[1:]:
+        mail = _reload(mail)
+        # Back in the queue, due now, the unstarted claim not counted as an attempt.
+        assert mail.status == OutboxMail.Status.QUEUED
+        assert mail.attempts == 0
+        assert mail.next_attempt_at <= timezone.now()
+    assert services.outbox_sweep() == 2
+
+
+def test_one_transaction_publishes_its_mails_in_batches(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from communications import tasks
+
+    published = []
+    monkeypatch.setattr(tasks.send_mails_task, "delay", lambda ids: published.append(list(ids)))
+    monkeypatch.setattr(services, "SEND_BATCH_SIZE", 2)
+    registration = RegistrationFactory()
+
+    def enqueue(key):
+        return services.mail_enqueue(
+            key=key,
+            template="booking_confirmed",
+            to_email="b@example.nl",
+            context={"registration_id": registration.pk},
+        ).pk
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        ids = [enqueue(f"batch:{i}") for i in range(3)]
+        ids += [
+            m.pk
+            for m in services.mail_enqueue_many(
+                mails=[
+                    {
+                        "key": "batch:3",
+                        "template": "booking_confirmed",
+                        "to_email": "c@example.nl",
+                    },
+                    {
+                        "key": "batch:0",
+                        "template": "booking_confirmed",
+                        "to_email": "dup@example.nl",
+                    },
+                ]
+            )
+        ]
+        with pytest.raises(RuntimeError), transaction.atomic():
+            rolled_back = enqueue("batch:rolled-back")
+            raise RuntimeError("savepoint rolled back")
+        ids.append(enqueue("batch:4"))
+    assert len(callbacks) == 1, "one publish for the whole transaction"
+    # The repeated key is not queued twice; the rolled-back mail is not published at all.
+    expected = list(dict.fromkeys(ids))
+    assert rolled_back not in expected and len(expected) == 5
+    assert published == [expected[0:2], expected[2:4], expected[4:5]]
