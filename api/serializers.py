@@ -153,7 +153,7 @@ class BookingCreateInput(serializers.Serializer):
         min_value=1, max_value=MAX_ID, help_text="Id of a published event."
     )
     booker = PersonInput()
-    attendees = AttendeeInput(many=True, allow_empty=False)
+    attendees = serializers.ListField(child=AttendeeInput(), allow_empty=False, min_length=1)
     payment_method = serializers.ChoiceField(
         choices=[("online", _("Online (iDEAL)")), ("invoice", _("Invoice"))], default="online"
     )

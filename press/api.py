@@ -10,14 +10,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from api.views import ERROR_SCHEMA, ID_PARAMETER, LIST_ERRORS, ApiPagination
 from common.errors import RuleViolation
 from common.permissions import IsOrganiserAdmin
 from common.ratelimit import RateLimit, RateLimitMixin
@@ -27,13 +27,6 @@ from participants.models import Language
 from . import links, selectors, services
 from .models import Coverage, Journalist, MediaMoment, PressInvitation
 
-
-class Pagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 # --- serializers ------------------------------------------------------------------
 
 
@@ -41,7 +34,7 @@ class JournalistOut(serializers.ModelSerializer):
     name = serializers.CharField(source="person.name")
     email = serializers.EmailField(source="person.email")
     outlet = serializers.CharField(source="outlet.name")
-    region = serializers.CharField(source="region.name", default=None)
+    region = serializers.CharField(source="region.name", default=None, allow_null=True)
 
     class Meta:
         model = Journalist
@@ -186,17 +179,31 @@ class StaffView(RateLimitMixin, GenericAPIView):
     authentication_classes = [SessionAuthentication]
     # Organiser administrators only (a campaign manager's staff flag is not enough).
     permission_classes = [IsOrganiserAdmin]
-    pagination_class = Pagination
+    pagination_class = ApiPagination
     ratelimits: list = []
 
 
 # --- views ------------------------------------------------------------------
 
+# Staff endpoints use session auth, which has no WWW-Authenticate challenge: DRF answers a
+# missing login with 403, like a login without the organiser-administrator role.
+STAFF_ONLY = {
+    403: OpenApiResponse(ERROR_SCHEMA, description="Not logged in as an organiser administrator.")
+}
+INVALID_INPUT = {400: OpenApiResponse(ERROR_SCHEMA, description="Invalid input, field by field.")}
+NO_PRESS_LINK = {
+    401: OpenApiResponse(ERROR_SCHEMA, description="No, invalid or revoked press link.")
+}
+
 
 class JournalistListCreateView(StaffView):
     serializer_class = JournalistOut
 
-    @extend_schema(operation_id="press_journalist_list", tags=["press"])
+    @extend_schema(
+        operation_id="press_journalist_list",
+        responses={200: JournalistOut(many=True), **STAFF_ONLY, **LIST_ERRORS},
+        tags=["press"],
+    )
     def get(self, request):
         qs = selectors.journalist_list(
             media_type=request.query_params.get("media_type", ""),
@@ -206,7 +213,17 @@ class JournalistListCreateView(StaffView):
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(JournalistOut(page, many=True).data)
 
-    @extend_schema(operation_id="press_journalist_create", request=JournalistIn, tags=["press"])
+    @extend_schema(
+        operation_id="press_journalist_create",
+        request=JournalistIn,
+        responses={
+            201: JournalistOut,
+            409: OpenApiResponse(ERROR_SCHEMA, description="Already on the press list."),
+            **INVALID_INPUT,
+            **STAFF_ONLY,
+        },
+        tags=["press"],
+    )
     def post(self, request):
         data = JournalistIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -228,7 +245,11 @@ class JournalistListCreateView(StaffView):
 class InvitationListView(StaffView):
     serializer_class = InvitationOut
 
-    @extend_schema(operation_id="press_invitation_list", tags=["press"])
+    @extend_schema(
+        operation_id="press_invitation_list",
+        responses={200: InvitationOut(many=True), **STAFF_ONLY, **LIST_ERRORS},
+        tags=["press"],
+    )
     def get(self, request):
         moment = None
         moment_id = request.query_params.get("moment", "")
@@ -243,11 +264,15 @@ class MyInvitationListView(RateLimitMixin, GenericAPIView):
 
     authentication_classes = [PressLinkAuthentication]
     permission_classes = [IsJournalist]
-    pagination_class = Pagination
+    pagination_class = ApiPagination
     serializer_class = InvitationOut
     ratelimits = [RateLimit(scope="api-press-link", rate="60/m", methods=("GET",))]
 
-    @extend_schema(operation_id="press_my_invitations", tags=["press"])
+    @extend_schema(
+        operation_id="press_my_invitations",
+        responses={200: InvitationOut(many=True), **NO_PRESS_LINK, **LIST_ERRORS},
+        tags=["press"],
+    )
     def get(self, request):
         qs = selectors.invitation_list_for_journalist(journalist=request.auth)
         page = self.paginate_queryset(qs)
@@ -255,7 +280,16 @@ class MyInvitationListView(RateLimitMixin, GenericAPIView):
 
 
 class MyInvitationDetailView(MyInvitationListView):
-    @extend_schema(operation_id="press_my_invitation_detail", tags=["press"])
+    @extend_schema(
+        operation_id="press_my_invitation_detail",
+        parameters=[ID_PARAMETER("invitation_id")],
+        responses={
+            200: InvitationOut,
+            404: OpenApiResponse(ERROR_SCHEMA, description="Not found (or not your invitation)."),
+            **NO_PRESS_LINK,
+        },
+        tags=["press"],
+    )
     def get(self, request, invitation_id: int):
         invitation = get_object_or_404(
             selectors.invitation_list_for_journalist(journalist=request.auth), pk=invitation_id
@@ -266,12 +300,21 @@ class MyInvitationDetailView(MyInvitationListView):
 class CoverageListCreateView(StaffView):
     serializer_class = CoverageOut
 
-    @extend_schema(operation_id="press_coverage_list", tags=["press"])
+    @extend_schema(
+        operation_id="press_coverage_list",
+        responses={200: CoverageOut(many=True), **STAFF_ONLY, **LIST_ERRORS},
+        tags=["press"],
+    )
     def get(self, request):
         page = self.paginate_queryset(selectors.coverage_list())
         return self.get_paginated_response(CoverageOut(page, many=True).data)
 
-    @extend_schema(operation_id="press_coverage_create", request=CoverageIn, tags=["press"])
+    @extend_schema(
+        operation_id="press_coverage_create",
+        request=CoverageIn,
+        responses={201: CoverageOut, **INVALID_INPUT, **STAFF_ONLY},
+        tags=["press"],
+    )
     def post(self, request):
         data = CoverageIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -295,11 +338,14 @@ class CoverageTotalOut(serializers.Serializer):
 
 
 class CoverageTotalsView(StaffView):
+    """One row per campaign: a short list, never paginated."""
+
     serializer_class = CoverageTotalOut
+    pagination_class = None
 
     @extend_schema(
         operation_id="press_coverage_totals",
-        responses=CoverageTotalOut(many=True),
+        responses={200: CoverageTotalOut(many=True), **STAFF_ONLY},
         tags=["press"],
     )
     def get(self, request):

@@ -8,16 +8,21 @@ violations go through api.exceptions like everywhere else under /api/.
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from api.services import request_fingerprint
+from api.views import ERROR_SCHEMA, JSON_ONLY, LIST_ERRORS, ApiPagination
 from common.errors import RuleViolation
 from common.permissions import IsOrganiserAdmin, user_is_organiser_admin
 from common.ratelimit import RateLimit, RateLimitMixin
@@ -26,12 +31,6 @@ from participants.models import Language
 
 from . import links, selectors, services
 from .models import EducationLevel, WorkField
-
-
-class Pagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class PublicCreateStaffRead(BasePermission):
@@ -64,10 +63,27 @@ class SchoolContactInput(serializers.Serializer):
     language = serializers.ChoiceField(choices=Language.choices, required=False, default="nl")
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "10:00"}
+)
+class ClockTimeField(serializers.TimeField):
+    """Output: a wall-clock time as HH:MM. The schema's format "time" would promise RFC 3339
+    (seconds and a UTC offset), which these local times do not have."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class SchoolSlotSerializer(serializers.Serializer):
     date = serializers.DateField()
     start_time = serializers.TimeField(format="%H:%M")
     end_time = serializers.TimeField(format="%H:%M")
+
+
+class SchoolSlotOutput(serializers.Serializer):
+    date = serializers.DateField()
+    start_time = ClockTimeField()
+    end_time = ClockTimeField()
 
 
 class SchoolRequestCreateInput(serializers.Serializer):
@@ -92,7 +108,7 @@ class SchoolRequestCreatedOutput(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     school = serializers.CharField(source="school.name")
-    slots = SchoolSlotSerializer(many=True, source="slots.all")
+    slots = SchoolSlotOutput(many=True, source="slots.all")
     manage_url = serializers.SerializerMethodField()
 
     def get_manage_url(self, obj) -> str:
@@ -112,23 +128,23 @@ class SchoolRequestOutput(serializers.Serializer):
     status = serializers.CharField()
     school = serializers.CharField(source="school.name")
     brin_code = serializers.CharField(source="school.brin_code")
-    region = serializers.CharField(source="school.region.name", default=None)
+    region = serializers.CharField(source="school.region.name", default=None, allow_null=True)
     contact = SchoolPersonOutput()
     education_level = serializers.CharField()
     pupils = serializers.IntegerField()
     classes = serializers.IntegerField()
-    work_field = serializers.CharField(source="work_field.slug", default=None)
+    work_field = serializers.CharField(source="work_field.slug", default=None, allow_null=True)
     language = serializers.CharField()
     wishes = serializers.CharField()
-    slots = SchoolSlotSerializer(many=True, source="slots.all")
+    slots = SchoolSlotOutput(many=True, source="slots.all")
     created_at = serializers.DateTimeField()
 
 
 class AmbassadorAvailabilityOutput(serializers.Serializer):
     weekday = serializers.IntegerField(allow_null=True)
     date = serializers.DateField(allow_null=True)
-    start_time = serializers.TimeField(format="%H:%M")
-    end_time = serializers.TimeField(format="%H:%M")
+    start_time = ClockTimeField()
+    end_time = ClockTimeField()
 
 
 class AmbassadorOutput(serializers.Serializer):
@@ -164,6 +180,10 @@ class SchoolSessionOutput(serializers.Serializer):
 # --- Views -------------------------------------------------------------------------------------
 
 ID = OpenApiParameter("request_id", OpenApiTypes.INT64, OpenApiParameter.PATH)
+# Session auth has no WWW-Authenticate challenge: DRF answers a missing login with 403 too.
+STAFF_ONLY = {
+    403: OpenApiResponse(ERROR_SCHEMA, description="Not logged in as an organiser administrator.")
+}
 IDEMPOTENCY = OpenApiParameter(
     name="Idempotency-Key",
     type=OpenApiTypes.STR,
@@ -176,12 +196,15 @@ IDEMPOTENCY = OpenApiParameter(
 class RequestListCreateView(RateLimitMixin, GenericAPIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [PublicCreateStaffRead]
-    pagination_class = Pagination
+    # JSON only: school, contact and slots are nested objects, which form encodings cannot carry.
+    parser_classes = JSON_ONLY
+    pagination_class = ApiPagination
     serializer_class = SchoolRequestOutput
     ratelimits = [RateLimit(scope="api-school-request", rate="30/h")]
 
     @extend_schema(
-        operation_id="school_request_list", responses={200: SchoolRequestOutput(many=True)}
+        operation_id="school_request_list",
+        responses={200: SchoolRequestOutput(many=True), **STAFF_ONLY, **LIST_ERRORS},
     )
     def get(self, request):
         page = self.paginate_queryset(selectors.request_list())
@@ -194,8 +217,10 @@ class RequestListCreateView(RateLimitMixin, GenericAPIView):
         responses={
             201: SchoolRequestCreatedOutput,
             200: OpenApiResponse(SchoolRequestCreatedOutput, description="Replayed (same key)."),
-            400: OpenApiResponse(description="Invalid input, errors per field."),
-            422: OpenApiResponse(description="Idempotency-Key reused for another body."),
+            400: OpenApiResponse(ERROR_SCHEMA, description="Invalid input, errors per field."),
+            422: OpenApiResponse(
+                ERROR_SCHEMA, description="Idempotency-Key reused for another body."
+            ),
         },
         auth=[],
     )
@@ -240,7 +265,15 @@ class RequestDetailView(GenericAPIView):
     permission_classes = [IsOrganiserAdmin]
     serializer_class = SchoolRequestOutput
 
-    @extend_schema(operation_id="school_request_detail", parameters=[ID])
+    @extend_schema(
+        operation_id="school_request_detail",
+        parameters=[ID],
+        responses={
+            200: SchoolRequestOutput,
+            404: OpenApiResponse(ERROR_SCHEMA, description="No such request."),
+            **STAFF_ONLY,
+        },
+    )
     def get(self, request, request_id: int):
         return Response(
             SchoolRequestOutput(get_object_or_404(selectors.request_list(), pk=request_id)).data
@@ -250,10 +283,13 @@ class RequestDetailView(GenericAPIView):
 class AmbassadorListView(GenericAPIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsOrganiserAdmin]
-    pagination_class = Pagination
+    pagination_class = ApiPagination
     serializer_class = AmbassadorOutput
 
-    @extend_schema(operation_id="ambassador_list", responses={200: AmbassadorOutput(many=True)})
+    @extend_schema(
+        operation_id="ambassador_list",
+        responses={200: AmbassadorOutput(many=True), **STAFF_ONLY, **LIST_ERRORS},
+    )
     def get(self, request):
         page = self.paginate_queryset(selectors.ambassador_list())
         return self.get_paginated_response(AmbassadorOutput(page, many=True).data)
@@ -264,11 +300,18 @@ class SessionListView(GenericAPIView):
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
-    pagination_class = Pagination
+    pagination_class = ApiPagination
     serializer_class = SchoolSessionOutput
 
     @extend_schema(
-        operation_id="school_session_list", responses={200: SchoolSessionOutput(many=True)}
+        operation_id="school_session_list",
+        responses={
+            200: SchoolSessionOutput(many=True),
+            403: OpenApiResponse(
+                ERROR_SCHEMA, description="Not logged in as an organiser or an ambassador."
+            ),
+            **LIST_ERRORS,
+        },
     )
     def get(self, request):
         if user_is_organiser_admin(request.user):
