@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
 from communications.services import event_mails_enqueue
+from press import hooks as press_hooks
 
 from .locking import lock_event
 from .models import Event
@@ -59,6 +60,7 @@ def event_update(*, event: Event, **changes) -> Event:
         locked.save()
         if notify and locked.status == Event.Status.PUBLISHED:
             event_mails_enqueue(event=locked, template="event_changed", method="REQUEST")
+            press_hooks.on_event_changed(event=locked, method="REQUEST")
     _copy(locked, event)
     return event
 
@@ -80,6 +82,7 @@ def event_cancel(*, event: Event) -> Event:
         locked.save()
         if was_published:
             event_mails_enqueue(event=locked, template="event_cancelled", method="CANCEL")
+            press_hooks.on_event_changed(event=locked, method="CANCEL")
     _copy(locked, event)
     return event
 

@@ -235,7 +235,7 @@ def media_moment_update(*, moment: MediaMoment, **changes) -> MediaMoment:
             _("Choose the type of media moment."), code="invalid", field="sub_kind", conflict=False
         )
     with transaction.atomic():
-        before = Event.objects.get(pk=moment.event_id).revision
+        # Journalists hear of a new time or place through hooks.on_event_changed.
         event_services.event_update(event=moment.event, **changes)
         if own:
             MediaMoment.objects.filter(pk=moment.pk).update(**own)
@@ -243,29 +243,24 @@ def media_moment_update(*, moment: MediaMoment, **changes) -> MediaMoment:
                 setattr(moment, name, value)
         if spokespersons is not None:
             moment.spokespersons.set(list(spokespersons))
-        if moment.event.revision != before:
-            _moment_mails(
-                moment=moment,
-                template="press_moment_changed",
-                method="REQUEST",
-                revision=moment.event.revision,
-            )
     return moment
 
 
 def media_moment_cancel(*, moment: MediaMoment) -> MediaMoment:
-    """Cancel the moment; accepted journalists get a calendar cancellation. Idempotent."""
-    with transaction.atomic():
-        was = Event.objects.get(pk=moment.event_id).status
-        event_services.event_cancel(event=moment.event)
-        if was != Event.Status.CANCELLED:
-            _moment_mails(
-                moment=moment,
-                template="press_moment_cancelled",
-                method="CANCEL",
-                revision=moment.event.revision,
-            )
+    """Cancel the moment; accepted journalists get a calendar cancellation (through
+    hooks.on_event_changed). Idempotent."""
+    event_services.event_cancel(event=moment.event)
     return moment
+
+
+def media_moment_event_changed(*, event: Event, method: str) -> int:
+    """Mail accepted journalists of the media moment on ``event`` (if it is one) about the
+    change that gave the event its current revision. Returns how many were mailed."""
+    moment = MediaMoment.objects.filter(event=event).first()
+    if moment is None:
+        return 0
+    template = "press_moment_cancelled" if method == "CANCEL" else "press_moment_changed"
+    return _moment_mails(moment=moment, template=template, method=method, revision=event.revision)
 
 
 # --- spokespersons and interview slots --------------------------------------------------------

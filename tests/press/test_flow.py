@@ -254,3 +254,25 @@ def test_english_journalist_gets_english_mail():
 
 def test_invitation_link_of_tampered_token_is_refused(client):
     assert client.get(reverse("press:invitation", kwargs={"token": "nope"})).status_code == 404
+
+
+def test_changes_made_outside_the_press_pages_reach_journalists_too():
+    """The Django admin (and any other path) changes an event through events.services; the
+    press hook then mails accepted journalists, once per revision, as the press page does."""
+    from events import services as event_services
+
+    m = h.moment()
+    a = h.journalist()
+    h.invite(m, a)
+    services.press_invitation_respond(invitation=a.invitations.get(), accept=True)
+
+    event_services.event_update(event=m.event, venue_name="Beeld en Geluid, studio 2")
+    [changed] = h.mails("press_moment_changed")
+    assert changed.to_email == a.person.email
+    assert int(h.vevent(h.ics_of(changed))["SEQUENCE"]) == 1
+    assert "studio 2" in str(h.vevent(h.ics_of(changed))["LOCATION"])
+
+    event_services.event_cancel(event=m.event)
+    event_services.event_cancel(event=m.event)
+    [cancelled] = h.mails("press_moment_cancelled")
+    assert int(h.vevent(h.ics_of(cancelled))["SEQUENCE"]) == 2
