@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from icalendar import Calendar
 from pypdf import PdfReader
@@ -127,8 +128,18 @@ def _ticket_batch(n: int) -> list[OutboxMail]:
     return mails
 
 
-def test_worker_killed_mid_batch_every_mail_arrives_once(redis_broker, smtp_server, start_worker):
-    mails = _ticket_batch(200)
+@pytest.mark.parametrize("committed", ["one-by-one", "together"])
+def test_worker_killed_mid_batch_every_mail_arrives_once(
+    redis_broker, smtp_server, start_worker, committed
+):
+    if committed == "together":
+        # One transaction: the outbox publishes send_mails_task batches (SEND_BATCH_SIZE rows
+        # each), so the kill lands while whole batches are claimed.
+        with transaction.atomic():
+            mails = _ticket_batch(200)
+    else:
+        # Each row commits on its own: one task per mail.
+        mails = _ticket_batch(200)
     expected = {OutboxMail.objects.get(pk=m.pk).key for m in mails}
 
     first = start_worker(broker_url=redis_broker, concurrency=2)
