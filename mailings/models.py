@@ -23,6 +23,9 @@ class Mailing(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        # Sent by the organiser; a worker is queuing the recipients' mails in batches.
+        SENDING = "sending", _("Sending")
+        # Every recipient's mail is in the outbox (delivery figures come from there).
         SENT = "sent", _("Sent")
 
     segment = models.CharField(_("recipients"), max_length=30, choices=Segment.choices)
@@ -52,6 +55,8 @@ class Mailing(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )
     recipients_count = models.PositiveIntegerField(_("recipients"), default=0)
+    # Progress of the send job: recipients whose mail is in the outbox (<= recipients_count).
+    recipients_done = models.PositiveIntegerField(_("recipients queued"), default=0)
     excluded_count = models.PositiveIntegerField(_("unsubscribed, not sent"), default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -90,6 +95,14 @@ class Mailing(models.Model):
 
     def outbox_key_prefix(self) -> str:
         return f"mailing:{self.pk}:"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SENT:
+            return 100
+        if not self.recipients_count:
+            return 0
+        return min(99, self.recipients_done * 100 // self.recipients_count)
 
 
 class Unsubscribe(models.Model):

@@ -22,3 +22,11 @@ def attendees_mailing(event, user, **overrides):
     }
     data.update(overrides)
     return services.mailing_create(**data)
+
+
+def send_now(mailing, user, **kwargs) -> int:
+    """The organiser's "send" and then the job it queues, run here. (In a test transaction
+    the on-commit publish never happens; tests of the queuing itself are in test_send_job.)"""
+    count = services.mailing_send(mailing=mailing, user=user, **kwargs)
+    services.mailing_send_run(mailing_id=mailing.pk)
+    return count
