@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from common.permissions import events_for, scope_events
 from participants.models import Registration, Ticket
 
 from .models import Invoice, Payment, Refund
@@ -56,6 +57,28 @@ def registration_ticket_lines(*, registration: Registration, statuses=None) -> l
 
 def registration_amount_due(*, registration: Registration) -> int:
     return sum(line.gross_cents for line in registration_ticket_lines(registration=registration))
+
+
+def scoped_events(user) -> QuerySet:
+    """Events whose payment pages the user may use: every event for an organiser
+    administrator, their campaigns' events for a campaign manager, none otherwise."""
+    return events_for(user, "manage")
+
+
+def scoped_payments(user) -> QuerySet[Payment]:
+    """Payments of the events in scoped_events(user) (the one scoping rule of this app)."""
+    return scope_events(
+        Payment.objects.select_related("registration__event"),
+        user,
+        field="registration__event",
+    )
+
+
+def scoped_invoices(user) -> QuerySet[Invoice]:
+    """Invoices and credit notes of the events in scoped_events(user)."""
+    return scope_events(
+        Invoice.objects.select_related("registration"), user, field="registration__event"
+    )
 
 
 def payment_list(*, event_id: int) -> QuerySet[Payment]:

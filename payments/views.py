@@ -6,7 +6,6 @@ import secrets
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.errors import RuleViolation
-from common.permissions import events_for, scope_events
+from common.permissions import CAMPAIGN_MANAGER, organiser_required
 from participants.links import booking_from_token
 from participants.models import Registration
 
@@ -118,13 +117,18 @@ def _pdf_response(invoice: Invoice) -> HttpResponse:
     return response
 
 
-# --- organiser pages (staff only) -------------------------------------------------------------
+# --- organiser pages ----------------------------------------------------------------------------
+# Organiser administrators: every event; campaign managers: the events of their campaigns, and
+# that includes refunds and marking invoices paid (docs/permissions.md); check-in staff and
+# everyone else: 403. Objects are looked up through the scoped querysets of
+# payments.selectors, so another campaign's event, payment or invoice is a 404.
+
+organiser_payments_required = organiser_required(role=CAMPAIGN_MANAGER)
 
 
-@staff_member_required
+@organiser_payments_required
 def event_payments(request: HttpRequest, event_id: int) -> HttpResponse:
-    # Administrators: every event; campaign managers: their campaigns' events (else 404).
-    event = get_object_or_404(events_for(request.user), pk=event_id)
+    event = get_object_or_404(selectors.scoped_events(request.user), pk=event_id)
     payments = list(selectors.payment_list(event_id=event.pk))
     for payment in payments:
         payment.refundable_cents = payment.amount_cents - payment.amount_refunded_cents
@@ -143,17 +147,10 @@ def event_payments(request: HttpRequest, event_id: int) -> HttpResponse:
     )
 
 
-@staff_member_required
+@organiser_payments_required
 @require_http_methods(["GET", "POST"])
 def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
-    payment = get_object_or_404(
-        scope_events(
-            Payment.objects.select_related("registration__event"),
-            request.user,
-            field="registration__event",
-        ),
-        pk=payment_id,
-    )
+    payment = get_object_or_404(selectors.scoped_payments(request.user), pk=payment_id)
     event = payment.registration.event
     form = RefundForm(
         request.POST or None,
@@ -184,17 +181,10 @@ def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
     )
 
 
-@staff_member_required
+@organiser_payments_required
 @require_POST
 def invoice_mark_paid(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    invoice = get_object_or_404(
-        scope_events(
-            Invoice.objects.select_related("registration"),
-            request.user,
-            field="registration__event",
-        ),
-        pk=invoice_id,
-    )
+    invoice = get_object_or_404(selectors.scoped_invoices(request.user), pk=invoice_id)
     try:
         services.invoice_mark_paid(invoice=invoice)
     except RuleViolation as exc:
@@ -206,7 +196,7 @@ def invoice_mark_paid(request: HttpRequest, invoice_id: int) -> HttpResponse:
     return redirect("payments:event_payments", event_id=invoice.registration.event_id)
 
 
-@staff_member_required
+@organiser_payments_required
 def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    invoices = scope_events(Invoice.objects.all(), request.user, field="registration__event")
-    return _pdf_response(get_object_or_404(invoices, pk=invoice_id))
+    invoice = get_object_or_404(selectors.scoped_invoices(request.user), pk=invoice_id)
+    return _pdf_response(invoice)

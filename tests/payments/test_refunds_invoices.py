@@ -198,7 +198,9 @@ def test_organiser_refund_above_the_paid_amount_is_a_field_error(
     assert not Refund.objects.exists()
 
 
-def test_organiser_page_shows_totals_and_is_staff_only(fake_stripe, paid_booking, organiser_client):
+def test_organiser_page_shows_totals_and_is_for_organisers_only(
+    fake_stripe, paid_booking, organiser_client
+):
     from django.test import Client
 
     from tests.factories import UserFactory
@@ -213,9 +215,9 @@ def test_organiser_page_shows_totals_and_is_staff_only(fake_stripe, paid_booking
     body = response.content.decode()
     assert registration.code in body and "€\xa0242,00" in body
     assert client.get(url).status_code == 302  # anonymous: to the login page
-    assert outsider.get(url).status_code == 302  # logged in but not staff
+    assert outsider.get(url).status_code == 403  # logged in without an organiser role
     refund_url = reverse("payments:payment_refund", args=[_payment.pk])
-    assert outsider.post(refund_url, {"amount": "1,00", "request_key": "x"}).status_code == 302
+    assert outsider.post(refund_url, {"amount": "1,00", "request_key": "x"}).status_code == 403
     assert not Refund.objects.exists()
     invoice = Invoice.objects.get(registration=registration)
     assert client.get(reverse("payments:invoice_pdf", args=[invoice.pk])).status_code == 302

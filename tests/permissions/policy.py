@@ -129,6 +129,8 @@ POLICY: dict[str, Policy] = {
     "schools:availability_remove_me": Policy(frozenset({"ambassador"}), POST),
     # Organiser pages.
     "participants:event_checkin": Policy(CHECKIN),
+    # Payments: campaign managers of the event's campaign too, refunds and marking invoices
+    # paid included (docs/permissions.md, "Money actions"); check-in staff not.
     "payments:event_payments": Policy(MANAGER, GET),
     "payments:payment_refund": Policy(MANAGER),
     "payments:invoice_mark_paid": Policy(MANAGER, POST),

@@ -104,7 +104,7 @@ def test_checkin_staff_only_their_events_check_in_page(client, setup):
     ticket_y.refresh_from_db()
     assert ticket_y.checked_in_at is None
     # Nothing else of the organiser side.
-    assert client.get(reverse("payments:event_payments", args=[s["x"].pk])).status_code == 404
+    assert client.get(reverse("payments:event_payments", args=[s["x"].pk])).status_code == 403
     runs = reverse("communications:certificate_runs", args=[s["x"].pk])
     assert client.get(runs).status_code == 403
     assert client.get(reverse("backoffice:index")).status_code == 403
