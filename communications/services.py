@@ -140,35 +140,60 @@ _broker_down_until = [0.0]
 SEND_BATCH_SIZE = 25
 
 
-class _QueueOnCommit:
-    """The on-commit callback that publishes the outbox rows queued in a transaction.
+class _OutboxBatch:
+    """Outbox rows queued in one transaction (under the same savepoints), published together."""
 
-    Every mail_enqueue / mail_enqueue_many call in the same transaction and savepoint adds its
-    ids to the last such callback instead of registering its own, so a mailing, an event change
-    or an organisation's booking for many attendees becomes a few batch tasks, not one task per
-    mail. Only a callback registered under exactly the same savepoints is extended, so a rolled
-    back savepoint still drops exactly the mails queued inside it.
+    __slots__ = ("ids", "published")
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.published = False
+
+
+class _PublishOnCommit:
+    """The on-commit callback of newly queued rows; the first of a batch to run publishes the
+    whole batch, the others find it published.
+
+    Consecutive mail_enqueue / mail_enqueue_many calls in the same transaction and savepoint
+    join one batch, so a mailing, an event change or an organisation's booking for many
+    attendees becomes a few batch tasks, not one task per mail. A call joins only the batch of
+    the callback registered last, and only under exactly the same savepoints: a rolled-back
+    savepoint then discards every callback of that batch together with its rows. One
+    registration per queued row, as before (tests count them).
     """
 
-    def __init__(self, ids: list[int]) -> None:
-        self.ids = list(ids)
+    __slots__ = ("batch",)
+
+    def __init__(self, batch: _OutboxBatch) -> None:
+        self.batch = batch
 
     def __call__(self) -> None:
-        _queue_send(self.ids)
+        if not self.batch.published:
+            self.batch.published = True
+            _queue_send(self.batch.ids)
 
 
 def _queue_on_commit(ids: list[int]) -> None:
     conn = transaction.get_connection(router.db_for_write(OutboxMail))
+    batch = None
     if conn.in_atomic_block:
         try:
             # Django keeps (savepoint ids, callback, robust) per registered callback.
             savepoints, last, _robust = conn.run_on_commit[-1]
         except (IndexError, TypeError, ValueError, AttributeError):
             last = None
-        if isinstance(last, _QueueOnCommit) and savepoints == set(conn.savepoint_ids):
-            last.ids.extend(ids)
-            return
-    transaction.on_commit(_QueueOnCommit(ids), using=conn.alias)
+        if (
+            isinstance(last, _PublishOnCommit)
+            and not last.batch.published
+            and savepoints == set(conn.savepoint_ids)
+        ):
+            batch = last.batch
+    if batch is None:
+        batch = _OutboxBatch()
+    batch.ids.extend(ids)
+    callback = _PublishOnCommit(batch)
+    for _pk in ids:
+        transaction.on_commit(callback, using=conn.alias)
 
 
 def outbox_queue(*, mail_ids: list[int], from_commit: bool = False) -> None:
