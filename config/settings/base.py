@@ -308,6 +308,11 @@ CELERY_BEAT_SCHEDULE["press-invitation-reminders"] = {
     "task": "press.tasks.send_press_reminders_task",
     "schedule": 3600.0,
 }
+# Queues a mailing's send job again when its task was lost (mailings.services.mailings_resume).
+CELERY_BEAT_SCHEDULE["mailings-resume-sending"] = {
+    "task": "mailings.tasks.resume_mailings_task",
+    "schedule": 300.0,
+}
 
 LOGGING = {
     "version": 1,

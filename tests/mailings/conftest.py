@@ -1,1 +1,6 @@
-from tests.mail.conftest import smtp_server, smtp_settings  # noqa: F401 - fixtures
+from tests.mail.conftest import (  # noqa: F401 - fixtures
+    redis_broker,
+    smtp_server,
+    smtp_settings,
+    start_worker,
+)

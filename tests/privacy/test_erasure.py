@@ -140,6 +140,7 @@ def spread_person(organiser, tmp_path, settings):
         body_nl="Beste {{ naam }}",
     )
     mailing_services.mailing_send(mailing=mailing, user=organiser)
+    mailing_services.mailing_send_run(mailing_id=mailing.pk)  # the send job it queues
     OutboxMail.objects.filter(to_email=EMAIL).update(last_error=f"550 <{EMAIL}> mailbox full")
     # The Django admin's own history (object reprs) and a stored API response.
     LogEntry.objects.create(
