@@ -2,6 +2,10 @@
 
 The token carries the hashed address and the scope, never the address itself (URLs end up in
 logs). No expiry: an unsubscribe link in a mail from years ago must still work.
+
+Not on common.signed_links on purpose: its links expire after SIGNED_LINK_MAX_AGE_DAYS and
+stand for a row's rotatable secret, while an opt-out must keep working for good and outlive
+the person's row (erasure). tests/mailings/test_links.py pins the token format of mailed links.
 """
 
 from django.conf import settings
