@@ -136,7 +136,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     def mark_paid(self, request, queryset):
         for invoice in queryset:
             try:
-                services.invoice_mark_paid(invoice=invoice)
+                services.invoice_mark_paid(invoice=invoice, actor=request.user, request=request)
             except RuleViolation as exc:
                 self.message_user(request, f"{invoice}: {exc.message}", messages.ERROR)
 

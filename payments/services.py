@@ -952,8 +952,11 @@ def registration_created(*, registration: Registration) -> None:
     )
 
 
-def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None) -> Invoice:
-    """The organiser saw the bank transfer. Marking a paid invoice again changes nothing."""
+def invoice_mark_paid(
+    *, invoice: Invoice, paid_at: datetime | None = None, actor=None, request=None
+) -> Invoice:
+    """The organiser saw the bank transfer. Marking a paid invoice again changes nothing (and
+    is not audited again); the change itself is written to the audit log like a manual refund."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.kind != Invoice.Kind.INVOICE:
@@ -967,6 +970,16 @@ def invoice_mark_paid(*, invoice: Invoice, paid_at: datetime | None = None) -> I
         invoice.status = Invoice.Status.PAID
         invoice.paid_at = paid_at or timezone.now()
         invoice.save(update_fields=["status", "paid_at"])
+        from privacy.services import audit_record
+
+        audit_record(
+            actor=actor,
+            action="invoice.mark_paid",
+            obj=invoice,
+            request=request,
+            registration_id=invoice.registration_id,
+            total_gross_cents=invoice.total_gross_cents,
+        )
     return invoice
 
 

@@ -186,7 +186,7 @@ def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
 def invoice_mark_paid(request: HttpRequest, invoice_id: int) -> HttpResponse:
     invoice = get_object_or_404(selectors.scoped_invoices(request.user), pk=invoice_id)
     try:
-        services.invoice_mark_paid(invoice=invoice)
+        services.invoice_mark_paid(invoice=invoice, actor=request.user, request=request)
     except RuleViolation as exc:
         messages.error(request, exc.message)
     else:
