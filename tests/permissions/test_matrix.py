@@ -4,8 +4,8 @@
 filled with real objects of the world in tests/permissions/world.py (organisation A's booking,
 event X of campaign C, ...). Every URL name must have an entry in POLICY, so a new page cannot
 ship without saying who may use it. For each role the test asserts: GET of an allowed URL is
-not refused, GET and POST of a refused URL are refused (anonymous: to the login page; logged
-in: 403/404; API: 401/403/404), and nothing answers 5xx.
+not refused (POST for pages that only take POST), GET and POST of a refused URL are refused
+(anonymous: to the login page; logged in: 403/404; API: 401/403/404), and nothing answers 5xx.
 """
 
 from __future__ import annotations
@@ -140,7 +140,10 @@ def test_permission_matrix(world, role):
         if policy.allowed is SAME:
             continue  # compared across roles in test_link_pages_ignore_the_role
         allowed = expected_allowed(policy, role, method)
-        if allowed and was_refused and method == "GET" and _checks_allowed(name, policy):
+        # POST is judged for pages that take nothing else (an empty form may fail validation,
+        # but it must not be refused to a role that may use the page).
+        judged = method == "GET" or "GET" not in policy.methods
+        if allowed and was_refused and judged and _checks_allowed(name, policy):
             problems.append(f"{method} {path} ({name}): refused ({status}) but allowed")
         if not allowed and not was_refused:
             problems.append(f"{method} {path} ({name}): answered {status} but must be refused")
@@ -176,3 +179,22 @@ def test_control_the_matrix_notices_a_removed_check(settings, monkeypatch):
     leaked = client.get(path)
     assert not refused(leaked)
     assert not expected_allowed(policy_for(name), "org_b_member", "GET")
+
+
+def test_control_the_matrix_notices_a_staff_flag_check(settings, monkeypatch):
+    """Control: a page that asks `is_staff` instead of the role is caught from both sides. The
+    staff-flagged check-in account is admitted to an administrator page (a violation) and the
+    administrator without the staff flag is refused it (a violation too)."""
+    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.RATELIMIT_ENABLED = False
+    world = build_world()
+    name = "press:staff_moments"
+    path = fill(dict((n, r) for n, r in all_patterns() if n)[name], name, world)
+    policy = policy_for(name)
+    assert not refused(client_for(world, "admin_no_staff").get(path))
+    assert refused(client_for(world, "staff_checkin_x").get(path))
+    monkeypatch.setattr("press.views.user_is_organiser_admin", lambda user: user.is_staff)
+    assert refused(client_for(world, "admin_no_staff").get(path))
+    assert expected_allowed(policy, "admin_no_staff", "GET")
+    assert not refused(client_for(world, "staff_checkin_x").get(path))
+    assert not expected_allowed(policy, "staff_checkin_x", "GET")

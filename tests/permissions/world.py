@@ -38,10 +38,16 @@ ROLES = [
     "org_a_api",  # organisation A's API key (Authorization: Token)
     "ambassador",
     "journalist",  # the journalist's press link (Authorization: PressLink)
-    "checkin_x",  # check-in staff of event X
-    "manager_c",  # campaign manager of campaign C (event X, not event Y)
-    "admin",  # organiser administrator with a verified second factor
+    "checkin_x",  # check-in staff of event X (no staff flag)
+    "staff_checkin_x",  # the same role on an account that also has the staff flag
+    "manager_c",  # campaign manager of campaign C (event X, not event Y; no staff flag)
+    "admin",  # organiser administrator with a verified second factor (staff, superuser)
+    "admin_no_staff",  # organiser administrator by role row only, verified second factor
 ]
+# The limited roles have no staff flag, so a page that still asks `is_staff` refuses them and
+# the matrix says so; staff_checkin_x has the flag, so a page that asks `is_staff` where it
+# should ask for a role admits it and the matrix says so too. admin_no_staff is refused by the
+# Django admin only (Django's own gate is the staff flag; docs/permissions.md).
 
 
 @dataclass
@@ -152,14 +158,22 @@ def build_world() -> World:  # noqa: PLR0915 - one flat list of objects reads be
 
     # Organisers.
     users["admin"], o["device_admin"] = verified_admin()
-    users["manager_c"] = UserFactory(email="manager-c@ministerie.example.nl", is_staff=True)
+    users["manager_c"] = UserFactory(email="manager-c@ministerie.example.nl", is_staff=False)
     OrganiserRole.objects.create(
         user=users["manager_c"], role=OrganiserRole.Role.CAMPAIGN_MANAGER
     ).campaigns.add(o["campaign_c"])
-    users["checkin_x"] = UserFactory(email="checkin-x@ministerie.example.nl", is_staff=True)
-    OrganiserRole.objects.create(
-        user=users["checkin_x"], role=OrganiserRole.Role.CHECKIN_STAFF
-    ).events.add(o["event_x"])
+    for key, is_staff in (("checkin_x", False), ("staff_checkin_x", True)):
+        users[key] = UserFactory(
+            email=f"{key.replace('_', '-')}@ministerie.example.nl", is_staff=is_staff
+        )
+        OrganiserRole.objects.create(
+            user=users[key], role=OrganiserRole.Role.CHECKIN_STAFF
+        ).events.add(o["event_x"])
+    users["admin_no_staff"] = UserFactory(email="beheer@ministerie.example.nl", is_staff=False)
+    OrganiserRole.objects.create(user=users["admin_no_staff"], role=OrganiserRole.Role.ADMIN)
+    o["device_admin_no_staff"] = TOTPDevice.objects.create(
+        user=users["admin_no_staff"], name="authenticator", confirmed=True
+    )
 
     # Payments and invoices of organisation A's booking.
     o["payment"] = Payment.objects.create(
