@@ -169,6 +169,24 @@ def may_manage_campaign(user, campaign) -> bool:
     return campaigns_for(user).filter(pk=campaign.pk).exists()
 
 
+def user_may_use_django_admin(user) -> bool:
+    """The Django admin: organiser administrators with the staff flag (Django's own gate; the
+    admin site additionally asks for a verified second factor, see accounts.apps)."""
+    return bool(_active(user) and user.is_staff and user_is_organiser_admin(user))
+
+
+def organiser_users() -> QuerySet:
+    """Accounts that act as organisers: any OrganiserRole row, a superuser, or a staff account
+    (the compatibility administrator). For pickers such as the audit log's actor filter."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(Q(organiser_roles__isnull=False) | Q(is_staff=True) | Q(is_superuser=True))
+        .distinct()
+    )
+
+
 # --- Organisations (portal) ---------------------------------------------------------------------
 
 

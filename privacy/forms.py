@@ -1,7 +1,7 @@
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from common.permissions import organiser_users
 from events.models import Event
 
 
@@ -37,7 +37,7 @@ class AuditFilterForm(AccessibleFormMixin, forms.Form):
     actor = forms.ModelChoiceField(
         label=_("Organiser"),
         required=False,
-        queryset=get_user_model().objects.filter(is_staff=True).order_by("email"),
+        queryset=organiser_users().order_by("email"),
         empty_label=_("All organisers"),
     )
     action = forms.ChoiceField(label=_("Action"), required=False)

@@ -133,3 +133,31 @@ def test_two_factor_state_of_a_user_loaded_outside_a_request(settings, setup):
     assert permissions.two_factor_state(setup["manager"]) == "ok"
     TOTPDevice.objects.create(user=setup["manager"], name="authenticator", confirmed=True)
     assert permissions.two_factor_state(setup["manager"]) == "verify"
+
+
+def test_audit_log_filters_by_any_organiser_not_only_staff_accounts(client):
+    """Campaign managers and check-in staff need no staff flag, and their money actions are in
+    the audit log, so the log's organiser filter offers every organiser account."""
+    from privacy.models import AuditEntry
+
+    admin = UserFactory(email="beheer@example.nl", is_staff=True, is_superuser=True)
+    manager = UserFactory(email="campagne@example.nl")
+    OrganiserRole.objects.create(user=manager, role=OrganiserRole.Role.CAMPAIGN_MANAGER)
+    door = UserFactory(email="deur@example.nl")
+    OrganiserRole.objects.create(user=door, role=OrganiserRole.Role.CHECKIN_STAFF)
+    legacy = UserFactory(email="oud@example.nl", is_staff=True)
+    member = UserFactory(email="lid@example.nl")
+    assert set(permissions.organiser_users()) == {admin, manager, door, legacy}
+    AuditEntry.objects.create(actor_id=manager.pk, action="payment.refund", object_id="1")
+    AuditEntry.objects.create(actor_id=admin.pk, action="retention.policy_set", object_id="2")
+
+    client.force_login(admin)
+    url = reverse("privacy:audit_log")
+    page = client.get(url)
+    offered = {
+        int(v) for v in page.context["form"].fields["actor"].queryset.values_list("pk", flat=True)
+    }
+    assert offered == {admin.pk, manager.pk, door.pk, legacy.pk} and member.pk not in offered
+    filtered = client.get(url, {"actor": manager.pk})
+    assert filtered.status_code == 200 and filtered.context["form"].is_valid()
+    assert [e.actor_id for e in filtered.context["page"].object_list] == [manager.pk]
