@@ -1,8 +1,9 @@
 """Press API under /api/v1/press/ (included from api/urls.py).
 
-Staff (session auth, is_staff): the press list, invitations and the coverage log. A journalist
-sees only their own invitations, authenticated by their personal signed link token:
-`Authorization: PressLink <token>` (the token of the "my invitations" link in every press mail).
+Organiser administrators (session auth, IsOrganiserAdmin): the press list, invitations and the
+coverage log. A journalist sees only their own invitations, authenticated by their personal
+signed link token: `Authorization: PressLink <token>` (the token of the "my invitations" link
+in every press mail).
 """
 
 from django.contrib.auth.models import AnonymousUser
