@@ -128,9 +128,9 @@ def _multipart(subtype: str, parts: list[bytes]) -> tuple[str, bytes]:
     delimiter = b"--" + boundary.encode()
     chunks = []
     for part in parts:
-        chunks.append(delimiter + CRLF + part)
-        if not part.endswith(CRLF):
-            chunks.append(CRLF)
+        # The CRLF before a delimiter belongs to the delimiter (RFC 2046 5.1.1): without it a
+        # part's own last line end (a text body's, an .ics file's) would be cut off.
+        chunks.append(delimiter + CRLF + part + CRLF)
     chunks.append(delimiter + b"--" + CRLF)
     return f'multipart/{subtype}; boundary="{boundary}"', b"".join(chunks)
 

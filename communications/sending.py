@@ -39,7 +39,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -166,7 +166,8 @@ def render_parts(
 
 
 def _django_message(rendered: RenderedMail) -> EmailMultiAlternatives:
-    to = f"{rendered.to_name} <{rendered.to_email}>" if rendered.to_name else rendered.to_email
+    # formataddr quotes a name such as 'Jansen, Piet': unquoted, its comma splits the address.
+    to = formataddr((rendered.to_name, rendered.to_email))
     message = EmailMultiAlternatives(
         subject=rendered.subject, body=rendered.text, to=[to], headers=dict(rendered.headers)
     )
