@@ -16,6 +16,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _broker_backoff_reset():
+    """The outbox remembers a failed publish for 30 s (communications.services) so booking
+    requests do not each wait for a dead broker. A test that stopped its broker must not make
+    the next test's mails skip a broker that is up."""
+    from communications import services
+
+    services._broker_down_until[0] = 0.0
+    yield
+    services._broker_down_until[0] = 0.0
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Rate-limit counters live in the cache; without this, requests from earlier tests (all
     from 127.0.0.1) would count against later ones and turn them into 429s."""
