@@ -1,12 +1,12 @@
 """Certificates per second: the bulk path against one document per certificate.
 
-Bulk path = what a certificate run does: ONE WeasyPrint document per chunk (default 200),
+Bulk path = what a certificate run does: ONE WeasyPrint document per chunk (default 100),
 split per person with pypdf, each part stored through Django's storage; a run is worked on by
 `CERTIFICATE_RUN_LANES` tasks in parallel (one per documents-worker process, 2 on this machine),
 modelled here by a process pool. Single = one WeasyPrint document per certificate, one process.
 No database and no mail: this measures rendering, splitting and storing.
 
-    .venv/bin/python bench/documents.py [--count 1000] [--chunk 200] [--processes 2]
+    .venv/bin/python bench/documents.py [--count 1000] [--chunk 100] [--processes 2]
 
 Prints `bulk certificates/s: N` and `single certificates/s: N` (wall clock), plus the one-process
 bulk rate and CPU-time rates, which are steadier on a shared machine (load average shown).
@@ -79,7 +79,9 @@ def _bulk_chunk(numbers: list[int]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--chunk", type=int, default=200)
+    parser.add_argument(
+        "--chunk", type=int, default=None, help="default: communications.documents.CHUNK_SIZE"
+    )
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--single-count", type=int, default=None)
     args = parser.parse_args()
@@ -89,8 +91,10 @@ def main() -> None:
     from django.core.files.base import ContentFile
     from django.core.files.storage import FileSystemStorage
 
+    from communications.documents import CHUNK_SIZE
     from communications.renderers import pdf
 
+    args.chunk = args.chunk or CHUNK_SIZE
     chunks = [
         list(range(start, min(start + args.chunk, args.count)))
         for start in range(0, args.count, args.chunk)
