@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from communications import documents
 from communications.renderers import pdf
 from communications.renderers.attachments import render_attachment
+from participants.services import _ticket_confirmed_mail
 from tests.factories import EventFactory, RegistrationFactory, TicketFactory
 
 from .helpers import decode_qr_codes, pdf_pages, pdf_text
@@ -122,23 +123,7 @@ def test_confirmation_mail_attaches_stored_pdf_and_reads_its_ticket_once(
 
     ticket = tickets[0]
     documents.ticket_pdfs_prepare(ticket_ids=[ticket.pk])
-    mail = OutboxMail.objects.create(
-        key=f"test:{ticket.pk}",
-        template="ticket_confirmed",
-        to_email=ticket.person.email,
-        to_name=ticket.person.name,
-        context={"ticket_id": ticket.pk},
-        attachments=[
-            {"type": "ticket_pdf", "ticket_id": ticket.pk},
-            {
-                "type": "ics",
-                "event_id": ticket.event_id,
-                "method": "REQUEST",
-                "ticket_id": ticket.pk,
-            },
-        ],
-        event=ticket.event,
-    )
+    mail = OutboxMail.objects.create(**_ticket_confirmed_mail(ticket, key=f"test:{ticket.pk}"))
     _no_single_render(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         assert mail_send(mail_id=mail.pk).status == OutboxMail.Status.SENT

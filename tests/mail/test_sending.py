@@ -12,6 +12,7 @@ from django.utils import timezone
 from communications import sending, services
 from communications.models import OutboxMail
 from communications.sending import MAX_ATTEMPTS, QUEUED_GRACE, SENDING_TIMEOUT, backoff_seconds
+from participants.services import _ticket_confirmed_mail
 from tests.factories import RegistrationFactory, TicketFactory, TicketTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -215,25 +216,7 @@ def _confirmations(n: int, *, registration=None) -> list[OutboxMail]:
     mails = []
     for _ in range(n):
         ticket = TicketFactory(registration=registration, ticket_type=ticket_type)
-        mails.append(
-            services.mail_enqueue(
-                key=f"ticket_confirmed:{ticket.pk}",
-                template="ticket_confirmed",
-                to_email=ticket.person.email,
-                to_name=ticket.person.name,
-                context={"ticket_id": ticket.pk},
-                attachments=[
-                    {"type": "ticket_pdf", "ticket_id": ticket.pk},
-                    {
-                        "type": "ics",
-                        "event_id": ticket.event_id,
-                        "method": "REQUEST",
-                        "ticket_id": ticket.pk,
-                    },
-                ],
-                event_id=ticket.event_id,
-            )
-        )
+        mails.append(services.mail_enqueue(**_ticket_confirmed_mail(ticket)))
     return mails
 
 

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from communications import services
 from communications.models import OutboxMail
 from communications.sending import SENDING_TIMEOUT
-from participants.services import AttendeeInput, registration_create
+from participants.services import AttendeeInput, _ticket_confirmed_mail, registration_create
 from tests.factories import (
     EventFactory,
     PersonFactory,
@@ -106,25 +106,7 @@ def _ticket_batch(n: int) -> list[OutboxMail]:
             ticket_type=ticket_type,
             person=PersonFactory(name=f"Deelnemer Batch {i}"),
         )
-        mails.append(
-            services.mail_enqueue(
-                key=f"ticket_confirmed:{ticket.pk}",
-                template="ticket_confirmed",
-                to_email=ticket.person.email,
-                to_name=ticket.person.name,
-                context={"ticket_id": ticket.pk},
-                attachments=[
-                    {"type": "ticket_pdf", "ticket_id": ticket.pk},
-                    {
-                        "type": "ics",
-                        "event_id": event.pk,
-                        "method": "REQUEST",
-                        "ticket_id": ticket.pk,
-                    },
-                ],
-                event_id=event.pk,
-            )
-        )
+        mails.append(services.mail_enqueue(**_ticket_confirmed_mail(ticket)))
     return mails
 
 
