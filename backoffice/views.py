@@ -13,9 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from common.errors import RuleViolation
+from common.permissions import ADMIN, CAMPAIGN_MANAGER, organiser_roles
 from events.models import Event
 
 from . import charts, selectors, services
@@ -40,19 +42,33 @@ def _url(name: str, **kwargs) -> str | None:
         return None
 
 
-def _event_links(event: Event) -> list[tuple[str, str]]:
-    candidates = [
-        (_("Dashboard"), "backoffice:event_dashboard"),
-        (_("Check-in"), "participants:event_checkin"),
-        (_("Certificates"), "communications:certificate_runs"),
-        (_("Payments"), "payments:event_payments"),
+# The organiser pages of one event that the back office links to, with the organiser roles that
+# may open them (docs/permissions.md; each page checks the same rule through common.permissions).
+# Every event the back office lists is one the user may manage (campaigns_visible), so the role
+# decides and no query per link or per event is needed. Check-in staff may open the check-in page
+# of their assigned events, but the back office refuses them (their links are in the menu), so on
+# these pages the check-in link needs the manager roles like the others.
+_MANAGERS = frozenset({ADMIN, CAMPAIGN_MANAGER})
+_EVENT_PAGES = (
+    (gettext_lazy("Dashboard"), "backoffice:event_dashboard", _MANAGERS),
+    (gettext_lazy("Check-in"), "participants:event_checkin", _MANAGERS),
+    (gettext_lazy("Certificates"), "communications:certificate_runs", _MANAGERS),
+    (gettext_lazy("Payments"), "payments:event_payments", _MANAGERS),
+)
+
+
+def _event_pages_for(user, *, dashboard: bool = True) -> list[tuple[str, str]]:
+    """(label, URL name) of the event pages this user's roles may open; once per request."""
+    roles = organiser_roles(user)  # cached on the user: at most one query per request
+    return [
+        (label, name)
+        for label, name, allowed in _EVENT_PAGES
+        if roles & allowed and (dashboard or name != "backoffice:event_dashboard")
     ]
-    links = []
-    for label, name in candidates:
-        url = _url(name, event_id=event.pk)
-        if url:
-            links.append((label, url))
-    return links
+
+
+def _event_links(event: Event, pages: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(label, url) for label, name in pages if (url := _url(name, event_id=event.pk))]
 
 
 def _general_links(user) -> list[tuple[str, str]]:
@@ -79,8 +95,9 @@ def index(request: HttpRequest) -> HttpResponse:
     campaigns = selectors.campaign_list_for(user=request.user).prefetch_related(
         Prefetch("events", queryset=Event.objects.order_by("starts_at", "id"))
     )
+    pages = _event_pages_for(request.user)
     rows = [
-        (campaign, [(event, _event_links(event)) for event in campaign.events.all()])
+        (campaign, [(event, _event_links(event, pages)) for event in campaign.events.all()])
         for campaign in campaigns
     ]
     return render(
@@ -177,7 +194,7 @@ def event_dashboard(request: HttpRequest, event_id: int) -> HttpResponse:
         event=event,
         campaign=event.campaign,
         scope_title=event.title,
-        event_links=_event_links(event)[1:],
+        event_links=_event_links(event, _event_pages_for(request.user, dashboard=False)),
     )
     return render(request, "backoffice/dashboard.html", context)
 
