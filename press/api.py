@@ -6,6 +6,8 @@ signed link token: `Authorization: PressLink <token>` (the token of the "my invi
 in every press mail).
 """
 
+from contextlib import contextmanager
+
 from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -18,6 +20,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from api.serializers import MAX_ID
 from api.views import ERROR_SCHEMA, ID_PARAMETER, LIST_ERRORS, ApiPagination
 from common.errors import RuleViolation
 from common.permissions import IsOrganiserAdmin
@@ -29,6 +32,30 @@ from . import links, selectors, services
 from .models import Coverage, Journalist, MediaMoment, PressInvitation
 
 # --- serializers ------------------------------------------------------------------
+
+
+class JournalistListFilter(serializers.Serializer):
+    """Query parameters of the press list: like api.serializers.EventListFilter, a bad or
+    empty value is a 400 naming the parameter, never a silently ignored filter."""
+
+    media_type = serializers.ChoiceField(choices=Journalist.MediaType.choices, required=False)
+    topic = serializers.CharField(
+        max_length=300, required=False, help_text="Part of the journalist's topics."
+    )
+    include_removed = serializers.BooleanField(
+        required=False, default=False, help_text="Also list journalists who were removed."
+    )
+
+
+class InvitationListFilter(serializers.Serializer):
+    # An unknown id filters to nothing (an empty list), like an unknown campaign on the events
+    # list; a 404 is kept for a page after the last.
+    moment = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="Id of a media moment: only its invitations (an unknown id gives an empty list).",
+    )
 
 
 class JournalistOut(serializers.ModelSerializer):
@@ -184,6 +211,24 @@ class StaffView(RateLimitMixin, GenericAPIView):
     ratelimits: list = []
 
 
+# Service parameter -> API input field, for the field errors a service reports.
+JOURNALIST_ADD_FIELDS = {"outlet": "outlet_id", "region": "region_id"}
+COVERAGE_ADD_FIELDS = {"moment": "moment_id", "kind": "coverage_kind"}
+
+
+@contextmanager
+def client_field_names(names: dict[str, str]):
+    """Report a service's field errors under the API's input names, so the client reads them
+    next to the fields it sent."""
+    try:
+        yield
+    except RuleViolation as exc:
+        exc.errors = {names.get(field, field): messages for field, messages in exc.errors.items()}
+        if exc.field:
+            exc.field = names.get(exc.field, exc.field)
+        raise
+
+
 # --- views ------------------------------------------------------------------
 
 # Staff endpoints use session auth, which has no WWW-Authenticate challenge: DRF answers a
@@ -202,15 +247,15 @@ class JournalistListCreateView(StaffView):
 
     @extend_schema(
         operation_id="press_journalist_list",
+        parameters=[JournalistListFilter],
         responses={200: JournalistOut(many=True), **STAFF_ONLY, **LIST_ERRORS},
         tags=["press"],
     )
     def get(self, request):
-        qs = selectors.journalist_list(
-            media_type=request.query_params.get("media_type", ""),
-            topic=request.query_params.get("topic", ""),
-            include_removed=request.query_params.get("include_removed") == "true",
-        )
+        # A plain dict, as on the events list: "?topic=" is invalid input, not "no filter".
+        filters = JournalistListFilter(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        qs = selectors.journalist_list(**filters.validated_data)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(JournalistOut(page, many=True).data)
 
@@ -229,17 +274,18 @@ class JournalistListCreateView(StaffView):
         data = JournalistIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        journalist = services.journalist_add(
-            name=v["name"],
-            email=v["email"],
-            outlet=v["outlet_id"],
-            media_type=v["media_type"],
-            region=v.get("region_id"),
-            topics=v["topics"],
-            legal_basis=v["legal_basis"],
-            agreed_on=v["agreed_on"],
-            language=v["language"],
-        )
+        with client_field_names(JOURNALIST_ADD_FIELDS):
+            journalist = services.journalist_add(
+                name=v["name"],
+                email=v["email"],
+                outlet=v["outlet_id"],
+                media_type=v["media_type"],
+                region=v.get("region_id"),
+                topics=v["topics"],
+                legal_basis=v["legal_basis"],
+                agreed_on=v["agreed_on"],
+                language=v["language"],
+            )
         return Response(JournalistOut(journalist).data, status=201)
 
 
@@ -248,15 +294,17 @@ class InvitationListView(StaffView):
 
     @extend_schema(
         operation_id="press_invitation_list",
+        parameters=[InvitationListFilter],
         responses={200: InvitationOut(many=True), **STAFF_ONLY, **LIST_ERRORS},
         tags=["press"],
     )
     def get(self, request):
-        moment = None
-        moment_id = request.query_params.get("moment", "")
-        if moment_id.isdigit() and len(moment_id) < 18:
-            moment = get_object_or_404(MediaMoment, pk=int(moment_id))
-        page = self.paginate_queryset(selectors.invitation_list(moment=moment))
+        filters = InvitationListFilter(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        qs = selectors.invitation_list()
+        if "moment" in filters.validated_data:
+            qs = qs.filter(moment_id=filters.validated_data["moment"])
+        page = self.paginate_queryset(qs)
         return self.get_paginated_response(InvitationOut(page, many=True).data)
 
 
@@ -320,14 +368,15 @@ class CoverageListCreateView(StaffView):
         data = CoverageIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        coverage = services.coverage_add(
-            moment=v["moment_id"],
-            outlet_name=v["outlet_name"],
-            kind=v["coverage_kind"],
-            published_on=v["published_on"],
-            url=v["url"],
-            estimated_reach=v["estimated_reach"],
-        )
+        with client_field_names(COVERAGE_ADD_FIELDS):
+            coverage = services.coverage_add(
+                moment=v["moment_id"],
+                outlet_name=v["outlet_name"],
+                kind=v["coverage_kind"],
+                published_on=v["published_on"],
+                url=v["url"],
+                estimated_reach=v["estimated_reach"],
+            )
         return Response(CoverageOut(coverage).data, status=201)
 
 
