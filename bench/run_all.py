@@ -232,6 +232,30 @@ def figures_mailings(stdout: str) -> list[Figure]:
     ]
 
 
+API_LISTS = ("events list", "bookings list")
+NO_N_PLUS_ONE = Goal("==", 0, "== 0 (no N+1)")
+
+
+def figures_api_lists(stdout: str) -> list[Figure]:
+    pairs = parse_pairs(stdout.splitlines())
+    figures = []
+    for name in API_LISTS:
+        figures += [
+            Figure(f"{name} p95_ms (page 100)", pairs.get(f"{name} p95_ms (page 100)")),
+            Figure(f"{name} queries (page 100)", pairs.get(f"{name} queries (page 100)")),
+            Figure(
+                f"{name} extra queries for more rows",
+                pairs.get(f"{name} extra queries for more rows"),
+                NO_N_PLUS_ONE,
+            ),
+        ]
+    figures += [
+        Figure("event detail p95_ms", pairs.get("event detail p95_ms")),
+        Figure("event detail queries", pairs.get("event detail queries")),
+    ]
+    return figures
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str  # the script's stem
@@ -255,6 +279,11 @@ BENCHMARKS = [
         quick_args=("--count", "100", "--chunk", "50", "--single-count", "20"),
     ),
     Benchmark("mails", figures_mails, quick_args=("--mails", "100")),
+    Benchmark(
+        "api_lists",
+        figures_api_lists,
+        quick_args=("--events", "20", "--bookings", "40", "--requests", "30"),
+    ),
     Benchmark(
         "export_memory",
         figures_exports,

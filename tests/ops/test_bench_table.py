@@ -106,6 +106,30 @@ retention dry run: 5000 people found in 0.21 s
 retention run: 5000 people and 5000 mails anonymised in 18.80 s (266 people/s)
 """
 
+API_LISTS = """\
+data: 60 events, 300 bookings of 2 attendees (seeded in 3.6 s)
+--- events list: 10 and 60 rows per page
+events list p50_ms (page 10): 6.7
+events list p95_ms (page 10): 9.8
+events list p50_ms (page 100): 10.9
+events list p95_ms (page 100): 15.0
+events list queries (page 10): 2
+events list queries (page 100): 2
+events list extra queries for more rows: 0
+--- bookings list: 10 and 100 rows per page
+bookings list p50_ms (page 10): 11.1
+bookings list p95_ms (page 10): 14.9
+bookings list p50_ms (page 100): 39.5
+bookings list p95_ms (page 100): 59.4
+bookings list queries (page 10): 4
+bookings list queries (page 100): 4
+bookings list extra queries for more rows: 0
+--- event detail (availability per ticket type)
+event detail p50_ms: 8.7
+event detail p95_ms: 13.4
+event detail queries: 7
+"""
+
 TRACEBACK = """\
 certificates: 1000 bulk (chunks of 200, 2 processes), 1000 single
 Traceback (most recent call last):
@@ -223,6 +247,17 @@ def test_mailings_privacy_figures_have_no_goal():
         ("mailing mails queued/s", 264, "-"),
         ("retention people anonymised/s", 266, "-"),
     ]
+
+
+def test_api_lists_latency_and_no_n_plus_one():
+    figures = by_name(result("api_lists", API_LISTS).figures())
+    assert figures["bookings list p95_ms (page 100)"].value == 59.4
+    assert figures["bookings list queries (page 100)"].value == 4
+    assert figures["event detail queries"].value == 7
+    assert [f.met for f in figures.values() if f.goal] == ["yes", "yes"]
+    line = "bookings list extra queries for more rows: "
+    grown = API_LISTS.replace(f"{line}0", f"{line}90")
+    assert [f.met for f in result("api_lists", grown).figures() if f.goal] == ["yes", "no"]
 
 
 def test_failed_script_shows_as_failed():
