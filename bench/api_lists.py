@@ -146,6 +146,10 @@ def main() -> int:
             f"data: {args.events} events, {args.bookings} bookings of 2 attendees "
             f"(seeded in {time.perf_counter() - started:.1f} s)"
         )
+        # What config.wsgi does in each gunicorn worker once the application is loaded.
+        from common.runtime import prepare_server_process
+
+        prepare_server_process()
         client = Client()
         token = {"HTTP_AUTHORIZATION": f"Token {setup['key']}", "HTTP_ACCEPT_LANGUAGE": "nl"}
         public = {"HTTP_ACCEPT_LANGUAGE": "nl"}
