@@ -13,6 +13,9 @@ PROBE = (
     "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
     "'name': str(settings.DATABASES['default']['NAME']), 'broker': settings.CELERY_BROKER_URL, "
     "'email': settings.EMAIL_BACKEND, 'email_host': getattr(settings, 'EMAIL_HOST', ''), "
+    "'email_port': settings.EMAIL_PORT, 'email_user': settings.EMAIL_HOST_USER, "
+    "'email_password': settings.EMAIL_HOST_PASSWORD, 'email_tls': settings.EMAIL_USE_TLS, "
+    "'email_ssl': settings.EMAIL_USE_SSL, "
     "'lang': settings.LANGUAGE_CODE, 'tz': settings.TIME_ZONE, 'use_tz': settings.USE_TZ, "
     "'languages': [c for c, _ in settings.LANGUAGES]}))"
 )
@@ -20,6 +23,12 @@ CONFIG_VARS = (
     "DATABASE_URL",
     "CELERY_BROKER_URL",
     "EMAIL_URL",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
     "DJANGO_SETTINGS_MODULE",
     "LANGUAGE_CODE",
 )
@@ -64,6 +73,43 @@ def test_environment_switches_to_postgres_redis_and_smtp(tmp_path):
     assert conf["broker"] == "redis://cache.internal:6379/1"
     assert conf["email"] == "django.core.mail.backends.smtp.EmailBackend"
     assert conf["email_host"] == "smtp.internal"
+
+
+def test_smtp_settings_without_an_email_url_switch_to_smtp(tmp_path):
+    conf = probe(
+        {
+            "VAR_DIR": str(tmp_path),
+            "EMAIL_HOST": "smtp.internal",
+            "EMAIL_HOST_USER": "mailer",
+            # Characters that would need escaping in an EMAIL_URL pass through unchanged.
+            "EMAIL_HOST_PASSWORD": "p@ss:w/rd#1",
+            "EMAIL_USE_TLS": "true",
+        }
+    )
+    assert conf["email"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (conf["email_host"], conf["email_port"]) == ("smtp.internal", 587)
+    assert (conf["email_user"], conf["email_password"]) == ("mailer", "p@ss:w/rd#1")
+    assert (conf["email_tls"], conf["email_ssl"]) == (True, False)
+
+    implicit_tls = probe(
+        {"VAR_DIR": str(tmp_path), "EMAIL_HOST": "smtp.internal", "EMAIL_USE_SSL": "1"}
+    )
+    assert (implicit_tls["email_port"], implicit_tls["email_ssl"]) == (465, True)
+    explicit_port = probe(
+        {"VAR_DIR": str(tmp_path), "EMAIL_HOST": "smtp.internal", "EMAIL_PORT": "2525"}
+    )
+    assert (explicit_port["email_port"], explicit_port["email_tls"]) == (2525, False)
+
+
+def test_email_url_wins_over_smtp_settings(tmp_path):
+    conf = probe(
+        {
+            "VAR_DIR": str(tmp_path),
+            "EMAIL_URL": "smtp+tls://mailer:pw@smtp.from-url:587",
+            "EMAIL_HOST": "smtp.from-settings",
+        }
+    )
+    assert conf["email_host"] == "smtp.from-url"
 
 
 def production_env(tmp_path) -> dict[str, str]:
