@@ -1,13 +1,40 @@
 from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from .models import Invitation, Membership, Organisation, Region
 
 
+class RegionInUseFilter(admin.SimpleListFilter):
+    """Regions without any organisation show where the campaign has no reach yet."""
+
+    title = _("organisations")
+    parameter_name = "in_use"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("With organisations")), ("no", _("Without organisations"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(organisations__isnull=False).distinct()
+        if self.value() == "no":
+            return queryset.filter(organisations__isnull=True)
+        return queryset
+
+
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name"]
+    list_display = ["code", "name", "organisation_count"]
+    list_filter = [RegionInUseFilter]
     search_fields = ["code", "name"]
     ordering = ["code"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(organisation_count=Count("organisations"))
+
+    @admin.display(description=_("organisations"), ordering="organisation_count")
+    def organisation_count(self, region) -> int:
+        return region.organisation_count
 
 
 class MembershipInline(admin.TabularInline):
