@@ -2,6 +2,28 @@
 # `make run`: the embedded default. One worker (with the beat scheduler) beside the dev server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+  -h | --help)
+    # Answer without touching the database or starting anything.
+    cat <<'TXT'
+Usage: scripts/run.sh   (normally through `make run`, which installs the dependencies first)
+
+Compiles translations, migrates, collects static files, loads the demo data (seed_demo), then
+starts a Celery worker (with beat) and the development server, and prints the URL and the demo
+logins. Stop both with Ctrl-C.
+
+Environment: HOST (127.0.0.1), PORT (8000), DEMO_PASSWORD (werkstress-demo), VAR_DIR (var/),
+DJANGO_DEBUG (1), OTP_ENFORCE_FOR_ORGANISER_ADMINS (false); DATABASE_URL, CELERY_BROKER_URL,
+EMAIL_URL as in the README (none needed: SQLite, a filesystem queue and mail files under var/).
+TXT
+    exit 0
+    ;;
+  "") ;;
+  *)
+    echo "scripts/run.sh: unknown argument '$1' (try --help)" >&2
+    exit 2
+    ;;
+esac
 BIN=.venv/bin
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
