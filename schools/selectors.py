@@ -10,6 +10,9 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from events.models import Event
+from press.models import MediaMoment
+
 from .models import (
     AMSTERDAM,
     Ambassador,
@@ -251,6 +254,18 @@ def session_list(*, ambassador: Ambassador | None = None) -> QuerySet[SchoolSess
     if ambassador is not None:
         qs = qs.filter(ambassador=ambassador)
     return qs
+
+
+def linked_media_moment(session: SchoolSession) -> MediaMoment | None:
+    """The media moment the session was opened to the press with, unless none or cancelled."""
+    if session.media_moment_id is None:
+        return None
+    return (
+        MediaMoment.objects.select_related("event")
+        .filter(event_id=session.media_moment_id)
+        .exclude(event__status=Event.Status.CANCELLED)
+        .first()
+    )
 
 
 def ambassador_list() -> QuerySet[Ambassador]:

@@ -23,6 +23,8 @@ from events.services import event_cancel, event_update
 from organisations.models import Organisation, Region
 from organisations.validators import normalise_brin, normalise_postcode
 from participants.models import Person
+from press import services as press_services
+from press.models import MediaMoment
 
 from . import selectors
 from .models import (
@@ -124,7 +126,8 @@ def _validate_request(*, school, contact, slots, education_level, pupils, classe
 
 
 def _school_for_request(data: dict) -> Organisation:
-    """The school with this BRIN code, or a new one; a known school keeps its stored details."""
+    """The school with this BRIN code, or a new one; a known school keeps its stored details
+    (only a missing region is filled in)."""
     school = Organisation.objects.filter(brin_code=data["brin_code"]).first()
     if school is not None:
         if school.kind != Organisation.Kind.SCHOOL:
@@ -135,6 +138,11 @@ def _school_for_request(data: dict) -> Organisation:
                     ]
                 }
             )
+        if school.region_id is None and data.get("region") is not None:
+            # Matching ranks ambassadors by the school's region; a school first known without
+            # one (an API request may leave it out) gets it from the first request that names it.
+            school.region = data["region"]
+            school.save(update_fields=["region"])
         return school
     return Organisation.objects.create(
         kind=Organisation.Kind.SCHOOL,
@@ -428,6 +436,12 @@ def school_session_reschedule(
         event_update(event=locked.event, starts_at=starts_at, ends_at=ends_at)
         if locked.event.revision != before:
             _session_mails(locked, kind="changed")
+            moment = selectors.linked_media_moment(locked)
+            if moment is not None:
+                # Journalists who accepted get the new time through the press hooks.
+                press_services.media_moment_update(
+                    moment=moment, starts_at=starts_at, ends_at=ends_at
+                )
     return locked
 
 
@@ -454,7 +468,57 @@ def school_session_cancel(
         )
         request.save(update_fields=["status", "updated_at"])
         _session_mails(locked, kind="cancelled", method="CANCEL")
+        moment = selectors.linked_media_moment(locked)
+        if moment is not None:
+            # No session, nothing to report on: journalists who accepted get a cancellation.
+            press_services.media_moment_cancel(moment=moment)
     return locked
+
+
+def school_session_media_moment_create(*, session: SchoolSession, user=None) -> MediaMoment:
+    """Open a planned session to the press: a media moment (work visit) at the session's time
+    and place, linked to the session, to which the organiser then invites local and regional
+    journalists through the press pages. Moving or cancelling the session later moves or
+    cancels the media moment too. Idempotent: while the linked moment is not cancelled it is
+    returned as it is."""
+    with transaction.atomic():
+        locked = _lock_session(session)
+        if locked.status != SchoolSession.Status.PLANNED:
+            raise RuleViolation(
+                _("Only a planned session can be opened to the press."), code="not_allowed"
+            )
+        existing = selectors.linked_media_moment(locked)
+        if existing is not None:
+            return existing
+        event = locked.event
+        school_request = locked.request
+        with translation.override("nl"):
+            title = _("Work visit: information session at %(school)s") % {
+                "school": school_request.school.name
+            }
+            # No names: the invitation goes to the press list; pupils are minors.
+            description = _(
+                "An ambassador from the work field %(field)s tells %(pupils)s pupils (%(level)s) "
+                "about working in care and welfare."
+            ) % {
+                "field": locked.ambassador.work_field.name,
+                "pupils": school_request.pupils,
+                "level": school_request.get_education_level_display(),
+            }
+        moment = press_services.media_moment_create(
+            campaign=event.campaign,
+            title=title[:200],
+            sub_kind=MediaMoment.SubKind.WORK_VISIT,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            venue_name=event.venue_name,
+            venue_address=event.venue_address,
+            description=description,
+        )
+        locked.media_moment = moment.event
+        locked.save(update_fields=["media_moment"])
+    session.media_moment = moment.event
+    return moment
 
 
 def school_session_complete(*, session: SchoolSession) -> SchoolSession:

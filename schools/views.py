@@ -344,6 +344,18 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
                     request, _("The session has been cancelled; both sides have been told.")
                 )
                 return redirect("schools:board")
+            if action == "media_moment":
+                moment = services.school_session_media_moment_create(
+                    session=session, user=request.user
+                )
+                messages.success(
+                    request,
+                    _("The media moment has been created. Choose the journalists to invite."),
+                )
+                # The press list filtered on the school's region: local and regional press.
+                invite = reverse("press:staff_invite", kwargs={"pk": moment.pk})
+                region_id = session.request.school.region_id
+                return redirect(f"{invite}?region={region_id}" if region_id else invite)
             if action == "complete":
                 services.school_session_complete(session=session)
                 messages.success(
@@ -366,6 +378,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
             "error": error,
             "errors": error_summary(reschedule),
             "feedback": session.feedback.all(),
+            "media_moment": selectors.linked_media_moment(session),
         },
         status=400 if request.method == "POST" else 200,
     )

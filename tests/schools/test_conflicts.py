@@ -9,7 +9,11 @@ from communications.models import OutboxMail
 from events.models import Event
 from schools import selectors
 from schools.models import AMSTERDAM, SchoolSession, SchoolSessionRequest
-from schools.services import school_session_assign, school_session_cancel
+from schools.services import (
+    school_session_assign,
+    school_session_cancel,
+    school_session_reschedule,
+)
 
 from .conftest import THURSDAY, TUESDAY, AmbassadorFactory, make_request
 
@@ -133,3 +137,53 @@ def test_slot_of_another_request_refused(ambassador):
             request=request, ambassador=ambassador, slot=other.slots.first(), user=None
         )
     assert info.value.code == "invalid" and not info.value.conflict
+
+
+def test_inactive_ambassador_refused(ambassador):
+    ambassador.is_active = False
+    ambassador.save(update_fields=["is_active"])
+    request, _slot, action = attempt(ambassador, TUESDAY, time(10), time(11))
+    assert_refused("ambassador_inactive", action, request)
+
+
+# Moving a planned session is checked against the same rules (the session itself excluded).
+
+
+def reschedule_refused(code, session, day, start, end):
+    before = (session.event.starts_at, session.event.revision, OutboxMail.objects.count())
+    with pytest.raises(RuleViolation) as info:
+        school_session_reschedule(session=session, on=day, start_time=start, end_time=end)
+    assert info.value.code == code and info.value.errors["ambassador"]
+    session.event.refresh_from_db()
+    assert (
+        session.event.starts_at,
+        session.event.revision,
+        OutboxMail.objects.count(),
+    ) == before
+
+
+def test_reschedule_into_a_double_booking_refused(ambassador):
+    plan(ambassador, TUESDAY, time(10), time(11))
+    moving = plan(ambassador, TUESDAY, time(14), time(15))
+    reschedule_refused("double_booking", moving, TUESDAY, time(10, 30), time(11, 30))
+
+
+def test_reschedule_inside_the_travel_margin_refused(ambassador, settings):
+    settings.SCHOOL_SESSION_TRAVEL_MARGIN_MINUTES = 60
+    plan(ambassador, TUESDAY, time(10), time(11))
+    moving = plan(ambassador, TUESDAY, time(14), time(15))
+    reschedule_refused("travel_margin", moving, TUESDAY, time(11, 30), time(12, 30))
+
+
+def test_reschedule_into_a_full_month_refused_within_the_month_allowed(ambassador):
+    for day in (2, 9, 16):
+        plan(ambassador, date(2027, 3, day), time(10), time(11))
+    moving = plan(ambassador, date(2027, 4, 6), time(10), time(11))
+    reschedule_refused("monthly_maximum", moving, date(2027, 3, 23), time(10), time(11))
+    # A session does not conflict with itself: moving it within its own month or by an
+    # overlapping half hour is fine even when that month is full.
+    in_march = SchoolSession.objects.get(event__starts_at__date=TUESDAY)
+    moved = school_session_reschedule(
+        session=in_march, on=TUESDAY, start_time=time(10, 30), end_time=time(11, 30)
+    )
+    assert moved.event.revision == 1

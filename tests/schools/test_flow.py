@@ -359,3 +359,40 @@ def test_periodic_task_marks_ended_sessions_held_once_and_asks_feedback_once():
     future.refresh_from_db()
     assert (session.status, future.status) == ("done", "planned")
     assert OutboxMail.objects.filter(template__endswith="_session_feedback").count() == 2
+
+
+def test_a_known_school_without_region_gets_it_from_the_next_request(client):
+    # An API request may leave the region out; matching ranks by the school's region.
+    from schools.services import SlotInput, school_request_create
+
+    school_request_create(
+        school={
+            "brin_code": "12AB",
+            "name": "Het Nieuwe Lyceum",
+            "street": "Schoolstraat 12",
+            "postcode": "3511AB",
+            "city": "Utrecht",
+            "region": None,
+        },
+        contact={"name": "Api", "email": "api@lyceum.nl"},
+        slots=[
+            SlotInput(TUESDAY, time(10), time(11)),
+            SlotInput(THURSDAY, time(10), time(11)),
+        ],
+        education_level="vwo",
+        pupils=20,
+        classes=1,
+    )
+    school = Organisation.objects.get(brin_code="12AB")
+    assert school.region is None
+    client.post(reverse("schools:request_create"), form_data(school_name="Anders gespeld"))
+    school.refresh_from_db()
+    assert school.region == Region.objects.get(code="12")
+    assert school.name == "Het Nieuwe Lyceum"  # the other stored details stay
+    # A school that has a region keeps it.
+    client.post(
+        reverse("schools:request_create"),
+        form_data(region=Region.objects.get(code="01").pk, contact_email="c@lyceum.nl"),
+    )
+    school.refresh_from_db()
+    assert school.region.code == "12"
