@@ -50,6 +50,35 @@ def test_postcode_format_enforced_by_database(bad):
     assert_rejected(lambda: Organisation.objects.filter(pk=org.pk).update(postcode=bad))
 
 
+@pytest.mark.parametrize("bad", ["12ab", "AB12", "1AB", "12-A"])
+def test_brin_format_enforced_by_database(bad):
+    school = Organisation.objects.create(
+        kind=Organisation.Kind.SCHOOL, name="School", brin_code="12AB"
+    )
+    assert_rejected(lambda: Organisation.objects.filter(pk=school.pk).update(brin_code=bad))
+
+
+def test_canonical_values_pass_the_database_checks():
+    # The constraints accept exactly what the validators produce (same regexes, both databases).
+    org = OrganisationFactory(kvk_number="01234567", postcode="9725 AG")
+    Organisation.objects.filter(pk=org.pk).update(postcode="1012 LG", kvk_number="87654321")
+
+
+@pytest.mark.parametrize(
+    ("factory", "field"),
+    [
+        (EventFactory, "capacity"),
+        (EventFactory, "max_tickets_per_booking"),
+        (TicketTypeFactory, "capacity"),
+        (TicketTypeFactory, "price_cents"),
+        (CampaignParticipationFactory, "employees_reached"),
+    ],
+)
+def test_counts_and_amounts_cannot_be_negative(factory, field):
+    row = factory()
+    assert_rejected(lambda: type(row).objects.filter(pk=row.pk).update(**{field: -1}))
+
+
 def test_school_needs_brin_and_brin_is_unique():
     assert_rejected(
         lambda: Organisation.objects.create(
