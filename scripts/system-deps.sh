@@ -8,6 +8,15 @@ if [ "${1:-}" = "--with-browser" ]; then
   # is never used, it downloads a browser build from outside the package registries.
   packages+=(chromium)
 fi
+# `make` creates .venv with Python 3.11 (pyproject's requires-python), the same interpreter the
+# Makefile picks. Debian ships a Python's venv/ensurepip in a separate package that a fresh
+# machine lacks, and a minimal one may lack the interpreter too.
+python=$(command -v python3.11 || command -v python3 || true)
+if [ -z "$python" ]; then
+  packages+=(python3.11 python3.11-venv)
+elif ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  packages+=("python$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv")
+fi
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "system-deps: not a Debian-like system; install these yourself: ${packages[*]}" >&2
   exit 0
