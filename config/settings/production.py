@@ -10,6 +10,10 @@ if SECRET_KEY.startswith("dev-only") or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be a random value of at least 50 characters."
     )
+# Without it base.py falls back to its embedded SQLite file under VAR_DIR: in a container that
+# file is lost with the container, so production must name its database explicitly.
+if not env.str("DATABASE_URL", default=""):
+    raise ImproperlyConfigured("DATABASE_URL must be set, e.g. postgres://user:pw@host:5432/db.")
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

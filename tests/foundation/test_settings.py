@@ -143,3 +143,12 @@ def test_production_settings_refuse_the_development_secret(tmp_path):
     result = run(env, "manage.py", "check", settings="config.settings.production")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_refuse_to_run_without_a_database_url(tmp_path):
+    env = production_env(tmp_path)
+    del env["DATABASE_URL"]
+    result = run(env, "manage.py", "check", settings="config.settings.production")
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+    assert not (tmp_path / "db.sqlite3").exists()
