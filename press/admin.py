@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.errors import RuleViolation
 
-from . import services
+from . import selectors, services
 from .models import (
     Coverage,
     InterviewSlot,
@@ -60,17 +60,67 @@ class SlotForm(forms.ModelForm):
         model = InterviewSlot
         fields = ("moment", "spokesperson", "starts_at", "ends_at")
 
+    def clean(self):
+        # An early field error for the usual case; the service checks again under the lock.
+        data = super().clean()
+        spokesperson, starts, ends = (
+            data.get("spokesperson"),
+            data.get("starts_at"),
+            data.get("ends_at"),
+        )
+        if spokesperson and starts and ends:
+            if ends <= starts:
+                self.add_error("ends_at", _("The end must be after the start."))
+            elif self.instance.pk and self.instance.invitation_id and self.has_changed():
+                self.add_error(
+                    None, _("A journalist has booked this interview slot; it cannot be moved.")
+                )
+            elif selectors.slot_overlaps(
+                spokesperson_id=spokesperson.pk,
+                starts_at=starts,
+                ends_at=ends,
+                exclude_pk=self.instance.pk,
+            ):
+                self.add_error(
+                    "starts_at", _("This spokesperson already has an interview at that time.")
+                )
+        return data
+
 
 @admin.register(InterviewSlot)
 class InterviewSlotAdmin(admin.ModelAdmin):
     form = SlotForm
     list_display = ("moment", "spokesperson", "starts_at", "ends_at", "invitation")
 
+    def get_readonly_fields(self, request, obj=None):
+        # A slot stays with its media moment; who booked it changes only through the
+        # journalist's own link.
+        return ("moment", "invitation") if obj else ("invitation",)
+
+    def get_actions(self, request):
+        # Bulk delete would drop booked interviews without telling the journalists.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.invitation_id is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
-        # New slots go through the service: the overlap check runs under the spokesperson lock.
-        if change:
-            return super().save_model(request, obj, form, change)
+        # Every write goes through the services: the overlap check runs under the
+        # spokesperson lock. SlotForm.clean already refused the usual conflicts; a rare race
+        # lost here is reported instead of saved.
         try:
+            if change:
+                services.interview_slot_update(
+                    slot=obj,
+                    spokesperson=obj.spokesperson,
+                    starts_at=obj.starts_at,
+                    ends_at=obj.ends_at,
+                )
+                return None
             slot = services.interview_slot_create(
                 moment=obj.moment,
                 spokesperson=obj.spokesperson,
@@ -81,6 +131,7 @@ class InterviewSlotAdmin(admin.ModelAdmin):
             messages.error(request, exc.message)
             return None
         obj.pk = slot.pk
+        return None
 
 
 @admin.register(MediaMoment)
@@ -127,4 +178,5 @@ class MediaHookAdmin(admin.ModelAdmin):
 @admin.register(Coverage)
 class CoverageAdmin(admin.ModelAdmin):
     list_display = ("outlet_name", "moment", "kind", "published_on", "estimated_reach")
-    list_filter = ("kind", "moment__event__campaign")
+    # By moment too: the staff overview links each moment's coverage here.
+    list_filter = ("kind", "moment__event__campaign", "moment")

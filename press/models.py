@@ -236,7 +236,8 @@ class InterviewSlot(models.Model):
 
     `invitation` is unique: one journalist per slot (a single column) and one slot per
     invitation (the unique index). A spokesperson's slots never overlap: checked by
-    press.services.interview_slot_create under a lock of the spokesperson row.
+    press.services.interview_slot_create and interview_slot_update (the admin uses both) under
+    a lock of the spokesperson row.
     """
 
     moment = models.ForeignKey(

@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.permissions import user_is_organiser_admin
@@ -61,6 +62,44 @@ def moment_list_public() -> QuerySet[MediaMoment]:
         MediaMoment.objects.select_related("event")
         .filter(event__status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED])
         .order_by("-event__starts_at")
+    )
+
+
+def slot_overlaps(
+    *, spokesperson_id: int, starts_at: dt.datetime, ends_at: dt.datetime, exclude_pk=None
+) -> bool:
+    """Whether the spokesperson already has a slot that overlaps [starts_at, ends_at) (back to
+    back is fine). Read by the slot services under the spokesperson lock, and by the admin
+    form for an early field error."""
+    qs = InterviewSlot.objects.filter(
+        spokesperson_id=spokesperson_id, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()
+
+
+def moment_list_staff() -> QuerySet[MediaMoment]:
+    """The staff overview: each moment with its invitations and the coverage that followed
+    (items and estimated reach). Subqueries, so the two sums do not multiply each other."""
+
+    def per_moment(aggregate):
+        rows = (
+            Coverage.objects.filter(moment=OuterRef("pk"))
+            .order_by()
+            .values("moment")
+            .annotate(value=aggregate)
+            .values("value")
+        )
+        return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+    return (
+        moment_list_public()
+        .prefetch_related("invitations")
+        .annotate(
+            coverage_items=per_moment(Count("id")),
+            coverage_reach=per_moment(Sum("estimated_reach")),
+        )
     )
 
 

@@ -1,5 +1,6 @@
 """Press: all writes and rules. Every mail to a journalist goes through `_journalist_mail`, which
-refuses removed journalists, so a removal request stops every later mail at one place."""
+refuses removed journalists, so a removal request stops every later mail at one place; press mail
+still waiting in the outbox at the removal is withdrawn by `journalist_remove`."""
 
 import datetime as dt
 import zipfile
@@ -12,12 +13,14 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
+from communications.models import OutboxMail
 from communications.services import mail_enqueue
 from events import services as event_services
 from events.models import Campaign, Event
 from organisations.models import Organisation, Region
 from participants.models import Person
 
+from . import selectors
 from .models import (
     Coverage,
     InterviewSlot,
@@ -146,8 +149,32 @@ def journalist_remove(*, journalist: Journalist, note: str = "") -> Journalist:
             locked.removed_at = timezone.now()
             locked.removal_note = note[:200]
             locked.save(update_fields=["removed_at", "removal_note"])
+        _press_mail_withdraw(email=locked.person.email)
     journalist.removed_at, journalist.removal_note = locked.removed_at, locked.removal_note
     return journalist
+
+
+PRESS_TEMPLATE_PREFIX = "press_"
+
+
+def _press_mail_withdraw(*, email: str) -> int:
+    """Stop press mail to ``email`` that is queued or waiting for a retry: `_journalist_mail`
+    only guards new mail, and a row queued a moment before the removal (or retrying after an
+    SMTP hiccup) would otherwise still go out. The claim in communications.sending only takes
+    queued/retrying rows, so a withdrawn row is never sent; one already being sent is past
+    stopping. `failed` is the outbox's only final state besides `sent`; the reason says why.
+    """
+    now = timezone.now()
+    return OutboxMail.objects.filter(
+        to_email__iexact=email,
+        template__startswith=PRESS_TEMPLATE_PREFIX,
+        status__in=[OutboxMail.Status.QUEUED, OutboxMail.Status.RETRYING],
+    ).update(
+        status=OutboxMail.Status.FAILED,
+        next_attempt_at=None,
+        last_error="Not sent: the recipient was removed from the press list.",
+        updated_at=now,
+    )
 
 
 # --- media moments --------------------------------------------------------------------------
@@ -281,21 +308,73 @@ def interview_slot_create(
         )
     with transaction.atomic():
         _lock_spokesperson(spokesperson.pk)
-        overlap = InterviewSlot.objects.filter(
-            spokesperson_id=spokesperson.pk, starts_at__lt=ends_at, ends_at__gt=starts_at
-        ).exists()
+        overlap = selectors.slot_overlaps(
+            spokesperson_id=spokesperson.pk, starts_at=starts_at, ends_at=ends_at
+        )
         _after_check()
         if overlap:
-            raise RuleViolation(
-                _("This spokesperson already has an interview at that time."),
-                code="spokesperson_busy",
-                field="starts_at",
-            )
+            raise _spokesperson_busy()
         slot = InterviewSlot.objects.create(
             moment=moment, spokesperson=spokesperson, starts_at=starts_at, ends_at=ends_at
         )
         moment.spokespersons.add(spokesperson)
     return slot
+
+
+def _spokesperson_busy() -> RuleViolation:
+    return RuleViolation(
+        _("This spokesperson already has an interview at that time."),
+        code="spokesperson_busy",
+        field="starts_at",
+    )
+
+
+def interview_slot_update(
+    *,
+    slot: InterviewSlot,
+    spokesperson: Spokesperson,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+) -> InterviewSlot:
+    """Move a free slot or give it to another spokesperson, under the same rule as
+    interview_slot_create (no overlap, checked under the spokesperson lock). A booked slot
+    keeps its time and spokesperson: the journalist holding it would not be told of a change."""
+    if ends_at <= starts_at:
+        raise RuleViolation(
+            _("The end must be after the start."), code="invalid", field="ends_at", conflict=False
+        )
+    with transaction.atomic():
+        # The target spokesperson's row serialises every overlap check for them (as in
+        # interview_slot_create); leaving the old one frees time and needs no lock.
+        _lock_spokesperson(spokesperson.pk)
+        locked = _lock_slot(slot.pk)
+        changed = (locked.spokesperson_id, locked.starts_at, locked.ends_at) != (
+            spokesperson.pk,
+            starts_at,
+            ends_at,
+        )
+        if not changed:
+            return locked
+        if locked.invitation_id is not None:
+            raise RuleViolation(
+                _("A journalist has booked this interview slot; it cannot be moved."),
+                code="not_allowed",
+                field="starts_at",
+            )
+        overlap = selectors.slot_overlaps(
+            spokesperson_id=spokesperson.pk,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            exclude_pk=locked.pk,
+        )
+        _after_check()
+        if overlap:
+            raise _spokesperson_busy()
+        locked.spokesperson = spokesperson
+        locked.starts_at, locked.ends_at = starts_at, ends_at
+        locked.save(update_fields=["spokesperson", "starts_at", "ends_at"])
+        locked.moment.spokespersons.add(spokesperson)
+    return locked
 
 
 # --- invitations ------------------------------------------------------------------

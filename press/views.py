@@ -234,7 +234,7 @@ def staff_moments(request: HttpRequest) -> HttpResponse:
         request,
         "press/staff_moments.html",
         {
-            "moments": selectors.moment_list_public().prefetch_related("invitations"),
+            "moments": selectors.moment_list_staff(),
             "totals": selectors.coverage_totals_per_campaign(),
             "hooks": selectors.media_hook_list(upcoming_only=True)[:10],
         },

@@ -137,3 +137,50 @@ def test_control_without_the_spokesperson_lock_double_booked(widened, monkeypatc
     sp, outcomes = _spokesperson_race(widened)
     assert [kind for kind, _v in outcomes] == ["ok", "ok"], outcomes
     assert InterviewSlot.objects.filter(spokesperson=sp).count() == 2
+
+
+def _move_race(arm):
+    """One organiser moves a free slot onto a time while another offers a new slot of the
+    same spokesperson at that time."""
+    sp = h.spokesperson()
+    m = h.moment()
+    start = m.event.starts_at
+    movable = services.interview_slot_create(
+        moment=m,
+        spokesperson=sp,
+        starts_at=start + timedelta(hours=3),
+        ends_at=start + timedelta(hours=3, minutes=30),
+    )
+    targets = [
+        lambda: services.interview_slot_update(
+            slot=movable, spokesperson=sp, starts_at=start, ends_at=start + timedelta(minutes=30)
+        ),
+        lambda: services.interview_slot_create(
+            moment=m,
+            spokesperson=sp,
+            starts_at=start + timedelta(minutes=10),
+            ends_at=start + timedelta(minutes=40),
+        ),
+    ]
+    arm()
+    return sp, race(targets)
+
+
+def _overlapping_pairs(sp) -> int:
+    slots = list(InterviewSlot.objects.filter(spokesperson=sp).order_by("starts_at"))
+    return sum(1 for a, b in zip(slots, slots[1:], strict=False) if b.starts_at < a.ends_at)
+
+
+def test_moving_a_slot_races_a_new_one_one_refused(widened):
+    sp, outcomes = _move_race(widened)
+    assert sorted(kind for kind, _v in outcomes) == ["error", "ok"], outcomes
+    [error] = [v for kind, v in outcomes if kind == "error"]
+    assert getattr(error, "code", None) == "spokesperson_busy"
+    assert _overlapping_pairs(sp) == 0
+
+
+def test_control_moving_without_the_spokesperson_lock_double_books(widened, monkeypatch):
+    monkeypatch.setattr(services, "_lock_spokesperson", lambda pk: Spokesperson.objects.get(pk=pk))
+    sp, outcomes = _move_race(widened)
+    assert [kind for kind, _v in outcomes] == ["ok", "ok"], outcomes
+    assert _overlapping_pairs(sp) == 1

@@ -54,8 +54,11 @@ def _routes(s) -> dict[str, str]:
             "press:invitation_material",
             kwargs={"token": links.invitation_token(s["outsider"]), "pk": pk},
         ),
-        "media_url": "/" + settings.MEDIA_URL + s["material"].file.name,
-        "media_url_prefixed": "/" + settings.MEDIA_URL + "press/" + s["material"].file.name,
+        "media_url": "/" + settings.MEDIA_URL.lstrip("/") + s["material"].file.name,
+        "media_url_prefixed": "/"
+        + settings.MEDIA_URL.lstrip("/")
+        + "press/"
+        + s["material"].file.name,
     }
 
 
@@ -130,12 +133,87 @@ def test_files_are_stored_outside_media_root_and_have_no_url(setup):
         material.file.url  # noqa: B018 - the property itself must refuse
 
 
-def test_default_settings_keep_press_material_out_of_media_root():
+def test_default_settings_keep_press_material_out_of_every_served_directory():
     from config.settings import base
 
-    media = Path(base.MEDIA_ROOT).resolve()
     private = Path(base.PRESS_MATERIAL_ROOT).resolve()
-    assert media not in private.parents and private != media
+    served = [base.MEDIA_ROOT, base.STATIC_ROOT, *base.STATICFILES_DIRS]
+    if getattr(base, "WHITENOISE_ROOT", None):
+        served.append(base.WHITENOISE_ROOT)
+    for directory in (Path(d).resolve() for d in served):
+        assert directory not in private.parents and private != directory, directory
+        assert private not in directory.parents, directory
+
+
+def test_media_and_static_serving_cannot_reach_the_file_even_with_debug(client, rf, setup):
+    """With DEBUG on, config.urls adds Django's media route, and WhiteNoise serves static
+    files: neither has the press file under its root, not even by walking up from it."""
+    from django.conf.urls.static import static
+    from django.core.exceptions import SuspiciousFileOperation
+    from django.http import Http404
+    from django.test import override_settings
+
+    name = setup["material"].file.name
+    private = Path(settings.PRESS_MATERIAL_ROOT).resolve()
+    candidates = [
+        name,
+        f"press/{name}",
+        f"../{private.name}/{name}",
+        str(Path(setup["material"].file.path).resolve()),
+    ]
+    with override_settings(DEBUG=True):
+        [route] = static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # settings.MEDIA_URL carries the script prefix ("/media/"); the route does not.
+    media_url, static_url = settings.MEDIA_URL.lstrip("/"), settings.STATIC_URL.lstrip("/")
+    for path in candidates:
+        match = route.resolve(f"{media_url}{path}")
+        assert match is not None, path
+        with pytest.raises((Http404, SuspiciousFileOperation)):
+            match.func(rf.get(f"/{media_url}{path}"), *match.args, **match.kwargs)
+    for path in candidates[:2]:
+        assert client.get(f"/{static_url}{path}").status_code == 404
+
+
+def test_every_view_that_serves_a_press_file_checks_the_embargo():
+    """Static inventory behind the route tests above: outside press/ no code touches press
+    material, and in press/ every function that hands out a file's bytes asks
+    selectors.material_may_download first. A new route (page, API, admin) that serves a file
+    without the check fails here."""
+    import ast
+
+    root = Path(settings.BASE_DIR)
+    outside = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root)
+        if rel.parts[0] in (".venv", "tests", "press", "bench") or "migrations" in rel.parts:
+            continue
+        if "PressMaterial" in path.read_text(encoding="utf-8", errors="ignore"):
+            outside.append(str(rel))
+    assert outside == []
+
+    serving = {"_file_response", "FileResponse", "open", "read", "chunks", "StreamingHttpResponse"}
+    for rel in ("press/views.py", "press/api.py", "press/admin.py"):
+        tree = ast.parse((root / rel).read_text(encoding="utf-8"))
+        for func in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+            if func.name == "_file_response":
+                continue
+            called = {
+                (c.func.attr if isinstance(c.func, ast.Attribute) else getattr(c.func, "id", ""))
+                for c in ast.walk(func)
+                if isinstance(c, ast.Call)
+            }
+            touches_file = bool(called & serving) and any(
+                isinstance(n, ast.Attribute) and n.attr == "file" for n in ast.walk(func)
+            )
+            if "_file_response" in called or touches_file:
+                assert "material_may_download" in called, f"{rel}:{func.name}"
+
+
+def test_staff_material_page_drops_the_embargo_notice_once_it_has_passed(organiser_client, setup):
+    url = reverse("press:staff_material", kwargs={"pk": setup["moment"].pk})
+    assert "Onder embargo tot" in organiser_client.get(url).content.decode()
+    with freeze_time(setup["embargo"] + timedelta(minutes=1)):
+        assert "Onder embargo tot" not in organiser_client.get(url).content.decode()
 
 
 def test_press_page_marks_embargo_and_hides_links(client, setup):

@@ -93,3 +93,38 @@ def test_staff_admin_action_removes(organiser_client):
     )
     assert response.status_code == 302
     assert Journalist.objects.get(pk=j.pk).removed_at is not None
+
+
+def test_removal_withdraws_press_mail_still_waiting_in_the_outbox(mailoutbox):
+    """A mail queued just before the removal (the worker had not sent it yet) or waiting for
+    a retry after an SMTP hiccup is not sent after the removal; mail to other journalists and
+    mail that is not press mail are left alone."""
+    from communications import sending
+    from communications.models import OutboxMail
+    from communications.services import mail_enqueue
+
+    j, other = h.journalist(), h.journalist()
+    m = h.moment()
+    h.invite(m, other)
+    services.press_invitation_respond(invitation=h.invite(m, j), accept=True)
+    [waiting] = h.mails("press_invitation", to=j.person.email)
+    [accepted] = h.mails("press_invitation_accepted", to=j.person.email)
+    OutboxMail.objects.filter(pk=accepted.pk).update(status=OutboxMail.Status.RETRYING)
+    not_press = mail_enqueue(
+        key="not-press", template="booking_confirmed", to_email=j.person.email, context={}
+    )
+    assert waiting.status == OutboxMail.Status.QUEUED
+
+    services.journalist_remove(journalist=j, note="asked by phone")
+
+    for row in (waiting, accepted):
+        row.refresh_from_db()
+        assert row.status == OutboxMail.Status.FAILED
+        assert "removed from the press list" in row.last_error
+        assert row.next_attempt_at is None
+        # A worker that still holds the task message finds nothing to claim.
+        assert sending.mail_send(mail_id=row.pk).status == OutboxMail.Status.FAILED
+    assert mailoutbox == []
+    assert OutboxMail.objects.get(pk=not_press.pk).status == OutboxMail.Status.QUEUED
+    [others] = h.mails("press_invitation", to=other.person.email)
+    assert others.status == OutboxMail.Status.QUEUED

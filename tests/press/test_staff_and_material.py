@@ -287,3 +287,37 @@ def test_staff_creates_changes_and_cancels_a_moment_and_journalists_hear_it(orga
     assert organiser_client.post(edit, {"action": "cancel"}).status_code == 302
     [cancel] = h.mails("press_moment_cancelled")
     assert str(h.vevent(h.ics_of(cancel))["STATUS"]) == "CANCELLED"
+
+
+def test_staff_overview_shows_each_moments_coverage_and_links_to_its_log(organiser_client):
+    """The coverage that followed each moment: items and summed reach per moment (not
+    multiplied by its invitations), linking to that moment's entries in the coverage log."""
+    busy, quiet = h.moment(title="Persconferentie cijfers"), h.moment(title="Werkbezoek stil")
+    for j in (h.journalist(), h.journalist(), h.journalist()):
+        h.invite(busy, j)
+    for outlet, reach in (("NOS", 1_200_000), ("Trouw", 80_000)):
+        services.coverage_add(
+            moment=busy,
+            outlet_name=outlet,
+            published_on=dt.date(2026, 11, 16),
+            estimated_reach=reach,
+        )
+    services.coverage_add(
+        moment=h.moment(),
+        outlet_name="Vakblad",
+        published_on=dt.date(2026, 11, 17),
+        estimated_reach=7,
+    )
+    rows = {m.pk: m for m in selectors.moment_list_staff()}
+    assert (rows[busy.pk].coverage_items, rows[busy.pk].coverage_reach) == (2, 1_280_000)
+    assert (rows[quiet.pk].coverage_items, rows[quiet.pk].coverage_reach) == (0, 0)
+    assert len(rows[busy.pk].invitations.all()) == 3
+
+    page = organiser_client.get(reverse("press:staff_moments")).content.decode()
+    assert "1.280.000" in page or "1,280,000" in page
+    link = f"{reverse('admin:press_coverage_changelist')}?moment__id__exact={busy.pk}"
+    assert link in page
+    log = organiser_client.get(link)
+    assert log.status_code == 200
+    body = log.content.decode()
+    assert "NOS" in body and "Trouw" in body and "Vakblad" not in body
