@@ -11,6 +11,7 @@ from common.permissions import events_for, scope_events
 from participants.models import Registration, Ticket
 
 from .models import Invoice, Payment, Refund
+from .vat import vat_split
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,11 @@ def event_payment_totals(*, event_id: int) -> dict:
     }
 
 
+def _unit_net(line) -> int:
+    sign = -1 if line.unit_price_cents < 0 else 1
+    return sign * vat_split(gross_cents=abs(line.unit_price_cents), rate=line.vat_rate)[0]
+
+
 def invoice_document_data(*, invoice: Invoice) -> dict:
     """Everything the invoice PDF shows, as plain values (the renderer reads nothing else)."""
     lines = [
@@ -147,6 +153,9 @@ def invoice_document_data(*, invoice: Invoice) -> dict:
             "description": line.description,
             "quantity": line.quantity,
             "unit_price_cents": line.unit_price_cents,
+            # Dutch invoice rules ask for the unit price excl. VAT; ticket prices are kept
+            # incl. VAT, so it is derived the way the line's net amount is.
+            "unit_net_cents": _unit_net(line),
             "net_cents": line.net_cents,
             "vat_rate": line.vat_rate,
             "vat_cents": line.vat_cents,

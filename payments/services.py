@@ -8,12 +8,12 @@ harmless.
 
 import logging
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -24,6 +24,7 @@ from participants.models import Registration, Ticket
 
 from . import selectors, stripe_gateway
 from .models import Invoice, InvoiceCounter, InvoiceLine, Payment, Refund, StripeEvent
+from .vat import vat_split
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 STRIPE_MIN_SESSION_SECONDS = 30 * 60
 # A session this close to its end is not handed out again: the booker would not make it.
 SESSION_REUSE_MARGIN = timedelta(minutes=2)
+# Attempts tried when Stripe refuses an attempt's Idempotency-Key (see checkout_start).
+CHECKOUT_KEY_TRIES = 3
 
 
 def _lock_event(event_id: int):
@@ -102,26 +105,44 @@ def checkout_start(*, registration: Registration, success_url: str, cancel_url: 
         raise RuleViolation(_("This booking does not need to be paid."), code="not_payable")
     attempt = (registration.payments.aggregate(m=Max("attempt"))["m"] or 0) + 1
     hold_end = registration.hold_expires_at or now
-    expires_at = max(hold_end, now + timedelta(seconds=STRIPE_MIN_SESSION_SECONDS + 60))
-    params = _checkout_params(
-        registration=registration,
-        lines=lines,
-        attempt=attempt,
-        expires_at=expires_at,
-        success_url=success_url,
-        cancel_url=cancel_url,
+    # Whole minutes: a double click, a second tab or a retry within the same minute sends
+    # the same parameters under the same key, so Stripe replays the first session.
+    expires_at = _minute_ceil(
+        max(hold_end, now + timedelta(seconds=STRIPE_MIN_SESSION_SECONDS + 60))
     )
-    try:
-        # Derived from booking and attempt: two tabs or a retry get the same session back.
-        session = stripe_gateway.checkout_session_create(
-            params=params, idempotency_key=f"checkout-{registration.pk}-{attempt}"
+    unavailable = RuleViolation(
+        _("Paying online is not possible right now. Please try again in a few minutes."),
+        code="payment_unavailable",
+    )
+    for _try in range(CHECKOUT_KEY_TRIES):
+        params = _checkout_params(
+            registration=registration,
+            lines=lines,
+            attempt=attempt,
+            expires_at=expires_at,
+            success_url=success_url,
+            cancel_url=cancel_url,
         )
-    except stripe.StripeError as exc:
-        logger.warning("checkout for booking %s failed: %s", registration.pk, exc)
-        raise RuleViolation(
-            _("Paying online is not possible right now. Please try again in a few minutes."),
-            code="payment_unavailable",
-        ) from exc
+        try:
+            # Derived from booking and attempt: two tabs or a retry get the same session back.
+            session = stripe_gateway.checkout_session_create(
+                params=params, idempotency_key=f"checkout-{registration.pk}-{attempt}"
+            )
+        except stripe.IdempotencyError:
+            # Stripe made a session for this key with other parameters (a later minute)
+            # that we never stored: the answer got lost, or another request for the same
+            # attempt is storing it now. The key stays refused for 24 hours, so take the
+            # next attempt. A lost session's address never reached a browser; if two tabs
+            # both pay, the second payment is refunded as a duplicate.
+            logger.info("checkout key of booking %s attempt %s was used", registration.pk, attempt)
+            attempt += 1
+            continue
+        except stripe.StripeError as exc:
+            logger.warning("checkout for booking %s failed: %s", registration.pk, exc)
+            raise unavailable from exc
+        break
+    else:
+        raise unavailable
     with transaction.atomic():
         payment, _created = Payment.objects.get_or_create(
             stripe_session_id=session["id"],
@@ -135,6 +156,11 @@ def checkout_start(*, registration: Registration, success_url: str, cancel_url: 
             },
         )
     return payment
+
+
+def _minute_ceil(moment: datetime) -> datetime:
+    rounded = moment.replace(second=0, microsecond=0)
+    return rounded if rounded == moment else rounded + timedelta(minutes=1)
 
 
 def _checkout_params(*, registration, lines, attempt, expires_at, success_url, cancel_url):
@@ -177,12 +203,6 @@ def _checkout_params(*, registration, lines, attempt, expires_at, success_url, c
 
 def _rate_text(rate: Decimal) -> str:
     return f"{rate.normalize():f}".replace(".", ",") if rate % 1 else str(int(rate))
-
-
-def vat_split(*, gross_cents: int, rate: Decimal) -> tuple[int, int]:
-    """Split an amount incl. VAT into (net, VAT), rounding the net amount half up."""
-    net = (Decimal(gross_cents) * 100 / (100 + rate)).quantize(Decimal(1), ROUND_HALF_UP)
-    return int(net), gross_cents - int(net)
 
 
 # --- Webhooks -----------------------------------------------------------------------------
@@ -512,16 +532,11 @@ def refund_create(
             raise RuleViolation(
                 _("Only a paid payment can be refunded."), code="not_refundable", field="amount"
             )
-        refunded = (
-            payment.refunds.exclude(status=Refund.Status.FAILED).aggregate(s=Sum("amount_cents"))[
-                "s"
-            ]
-            or 0
-        )
-        if amount_cents <= 0 or refunded + amount_cents > payment.amount_cents:
+        left = _refundable_cents(payment)
+        if amount_cents <= 0 or amount_cents > left:
             raise RuleViolation(
                 _("The amount must be between %(min)s and %(max)s.")
-                % {"min": format_euros(1), "max": format_euros(payment.amount_cents - refunded)},
+                % {"min": format_euros(1), "max": format_euros(left)},
                 code="invalid_amount",
                 field="amount",
                 conflict=False,
@@ -567,6 +582,18 @@ def refund_create(
         )
         transaction.on_commit(lambda: _queue_refund_send(refund.pk))
     return refund
+
+
+def _refundable_cents(payment: Payment) -> int:
+    """What may still be refunded: the amount minus our refunds that did not fail, minus
+    what Stripe reported refunded beyond our succeeded ones (refunds made in the Stripe
+    dashboard have no row here; Stripe would refuse a refund above the rest)."""
+    sums = payment.refunds.aggregate(
+        open_or_done=Sum("amount_cents", filter=~Q(status=Refund.Status.FAILED), default=0),
+        done=Sum("amount_cents", filter=Q(status=Refund.Status.SUCCEEDED), default=0),
+    )
+    outside = max(0, payment.amount_refunded_cents - sums["done"])
+    return payment.amount_cents - sums["open_or_done"] - outside
 
 
 def _queue_refund_send(refund_id: int) -> None:
@@ -615,12 +642,16 @@ def refund_send(*, refund_id: int) -> str:
 def _payment_refund_totals(*, payment: Payment, stripe_refunded: int | None = None) -> None:
     """Recompute refunded amount and status. Precondition: payment row locked.
 
-    Stripe's charge total wins when it is higher (a refund made in the Stripe dashboard)."""
+    Stripe's charge total wins when it is higher (a refund made in the Stripe dashboard).
+    Without a Stripe total (our own refund just succeeded) the figure never drops below the
+    last one Stripe reported: dashboard refunds have no row here, and the charge.refunded
+    that follows our refund brings the full total."""
     ours = (
         payment.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(s=Sum("amount_cents"))["s"]
         or 0
     )
-    refunded = min(max(ours, stripe_refunded or 0), payment.amount_cents)
+    floor = payment.amount_refunded_cents if stripe_refunded is None else stripe_refunded
+    refunded = min(max(ours, floor), payment.amount_cents)
     status = payment.status
     if status in Payment.RECEIVED and refunded:
         status = (
@@ -699,12 +730,7 @@ def tickets_cancelled(*, tickets) -> None:
             .first()
         )
         if payment is not None:
-            remaining = payment.amount_cents - (
-                payment.refunds.exclude(status=Refund.Status.FAILED).aggregate(
-                    s=Sum("amount_cents")
-                )["s"]
-                or 0
-            )
+            remaining = _refundable_cents(payment)
             if remaining > 0:
                 refund_create(
                     payment=payment,

@@ -1,7 +1,8 @@
 """The only module that talks to the Stripe API.
 
-Every create call carries an Idempotency-Key, so a retried request (by the SDK after a network
-error, by a Celery retry, or by two browser tabs) never makes a second session or refund.
+Every call that changes something at Stripe (session create and expire, refund create)
+carries an Idempotency-Key derived from our rows, so a retried request (by the SDK after a
+network error, by a Celery retry, or by a double click) never makes a second session or refund.
 `settings.STRIPE_API_BASE` points the SDK at another server (tests: a fake Stripe on loopback).
 """
 
@@ -46,7 +47,15 @@ def checkout_session_retrieve(*, session_id: str) -> dict:
 
 
 def checkout_session_expire(*, session_id: str) -> dict:
-    return client().v1.checkout.sessions.expire(session_id).to_dict()
+    # Our own key rather than the SDK's random one: the hold-expiry job may run again (or on
+    # two workers) for the same session, and repeats are then one call at Stripe.
+    return (
+        client()
+        .v1.checkout.sessions.expire(
+            session_id, options={"idempotency_key": f"expire-{session_id}"}
+        )
+        .to_dict()
+    )
 
 
 def payment_intent_retrieve(*, payment_intent_id: str) -> dict:

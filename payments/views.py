@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -143,6 +144,9 @@ def event_payments(request: HttpRequest, event_id: int) -> HttpResponse:
             "totals": selectors.event_payment_totals(event_id=event.pk),
             "request_key": secrets.token_urlsafe(16),
             "refundable": (Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED),
+            # Overdue invoices are marked with their reminder count: the organiser sees who
+            # was chased and for how long before calling the buyer.
+            "today": timezone.localdate(),
         },
     )
 

@@ -1,6 +1,7 @@
 """Starting Stripe Checkout against the fake Stripe server (real SDK, real HTTP)."""
 
 import time
+from datetime import timedelta
 
 import pytest
 import stripe
@@ -172,3 +173,93 @@ def test_stripe_is_sent_back_to_our_site_url(client, fake_stripe, paid_event, pa
         + reverse("payments:checkout_return", kwargs={"token": token})
     )
     assert session["success_url"].endswith("?session_id={CHECKOUT_SESSION_ID}")
+
+
+def _frozen_now(monkeypatch, moment):
+    # django.utils.timezone.now, which payments.services calls; the fake Stripe keeps real time.
+    monkeypatch.setattr("payments.services.timezone.now", lambda: moment)
+
+
+def test_a_lost_session_insert_does_not_lock_the_booking_out_of_paying(
+    fake_stripe, paid_event, paid_type, monkeypatch
+):
+    """Stripe made the session but our row was lost (the answer never arrived, or a crash
+    before the insert). Paying again minutes later sends other parameters (the session's
+    expiry moves with the clock) under the same key: Stripe refuses that key for 24 hours, so
+    the next attempt must take a new key instead of telling the booker to try again later."""
+    from django.utils import timezone
+
+    registration = book(paid_event, paid_type)
+    first = start_checkout(registration)
+    Payment.objects.filter(pk=first.pk).delete()
+    _frozen_now(monkeypatch, timezone.now() + timedelta(minutes=2))
+
+    again = start_checkout(registration)
+
+    assert again.status == Payment.Status.OPEN and again.checkout_url
+    assert again.stripe_session_id != first.stripe_session_id
+    assert again.attempt == 2
+    keys = [r["idempotency_key"] for r in fake_stripe.requests if r["path"].endswith("/sessions")]
+    pk = registration.pk
+    assert keys == [f"checkout-{pk}-1", f"checkout-{pk}-1", f"checkout-{pk}-2"]
+    assert len(fake_stripe.sessions) == 2
+
+
+def test_a_double_click_within_the_minute_gets_the_same_session(
+    fake_stripe, paid_event, paid_type, monkeypatch
+):
+    """Two requests for the same attempt a few seconds apart (double click, two tabs, our row
+    not stored yet) send the same parameters, so Stripe replays the first session."""
+    from django.utils import timezone
+
+    registration = book(paid_event, paid_type)
+    minute = timezone.now().replace(second=5, microsecond=0)
+    _frozen_now(monkeypatch, minute)
+    first = start_checkout(registration)
+    Payment.objects.filter(pk=first.pk).delete()  # as if the other request had not stored it
+    _frozen_now(monkeypatch, minute + timedelta(seconds=40))
+
+    again = start_checkout(registration)
+
+    assert again.stripe_session_id == first.stripe_session_id
+    assert again.attempt == 1
+    assert len(fake_stripe.sessions) == 1
+
+
+def test_every_call_that_changes_something_at_stripe_carries_our_idempotency_key(
+    client, fake_stripe, paid_event, paid_type, django_capture_on_commit_callbacks
+):
+    """Sessions, refunds and session expiry: every POST to Stripe carries an Idempotency-Key
+    derived from our own rows, so a retry (by the SDK, a task or the sweeper) repeats the
+    same call instead of making a second one."""
+    from django.utils import timezone
+
+    from participants.services import registration_cancel
+    from payments import services
+
+    from .conftest import post_event
+
+    paid = book(paid_event, paid_type, n=1)
+    payment = start_checkout(paid)
+    obj = fake_stripe.complete_session(payment.stripe_session_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event(client, fake_stripe.event("checkout.session.completed", obj))
+    with django_capture_on_commit_callbacks(execute=True):
+        registration_cancel(registration=paid, actor="booker")  # refund through Stripe
+    late = book(paid_event, paid_type, n=2)
+    expiring = start_checkout(late)
+    Registration.objects.filter(pk=late.pk).update(hold_expires_at=timezone.now())
+    services.holds_expire()  # expires the open session at Stripe
+
+    posts = [
+        (r["path"], r["idempotency_key"]) for r in fake_stripe.requests if r["method"] == "POST"
+    ]
+    assert posts == [
+        ("/v1/checkout/sessions", f"checkout-{paid.pk}-1"),
+        ("/v1/refunds", paid.payments.get().refunds.get().idempotency_key),
+        ("/v1/checkout/sessions", f"checkout-{late.pk}-1"),
+        (
+            f"/v1/checkout/sessions/{expiring.stripe_session_id}/expire",
+            f"expire-{expiring.stripe_session_id}",
+        ),
+    ]

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from communications.models import OutboxMail
@@ -105,6 +105,8 @@ def test_paid_invoice_pdf_meets_the_dutch_invoice_rules(paid_booking, settings):
         settings.INVOICE_SELLER_KVK,
         settings.INVOICE_SELLER_VAT_NUMBER,
         registration.booker.name,
+        "€ 100,00",  # unit price excl. VAT (a Dutch invoice requirement)
+        "€ 121,00",  # unit price incl. VAT, as the ticket was sold
         "€ 200,00",  # total excl. VAT
         "€ 42,00",  # VAT
         "€ 242,00",  # total incl. VAT
@@ -165,6 +167,18 @@ def test_organiser_marks_an_invoice_paid_and_overdue_invoices_are_reminded_once(
     assert services.invoice_reminders_send(now=later) == 1
     keys = set(OutboxMail.objects.filter(template="invoice_reminder").values_list("key", flat=True))
     assert keys == {f"invoice_reminder:{unpaid.pk}:1", f"invoice_reminder:{unpaid.pk}:2"}
+
+    # The organiser's page shows which unpaid invoice is overdue and how often it was chased.
+    with translation.override("en"):
+        page = organiser_client.get(reverse("payments:event_payments", args=[paid_event.pk]))
+    body = page.content.decode()
+
+    def row(invoice):
+        start = body.index(f">{invoice.number}</a>")
+        return body[start : body.index("</tr>", start)]
+
+    assert "Unpaid" in row(unpaid) and "overdue, reminders sent: 2" in row(unpaid)
+    assert "overdue" not in row(paid)
 
 
 def test_organiser_refund_page_double_submit_is_one_refund(

@@ -147,6 +147,13 @@ def test_out_of_order_events_end_in_one_state(client, fake_stripe, session, orde
     assert payment.status == Payment.Status.PAID
     assert registration.tickets.filter(status=Ticket.Status.VALID).count() == 2
     assert not Refund.objects.exists()
+    # Exactly one payment, one confirmation and one receipt; the event holds only these seats.
+    assert Payment.objects.filter(registration=registration).count() == 1
+    assert OutboxMail.objects.filter(key=f"booking_confirmed:{registration.pk}").count() == 1
+    assert OutboxMail.objects.filter(template="payment_received").count() == 1
+    held = Ticket.objects.filter(event=registration.event, status__in=Ticket.HOLDS_PLACE)
+    assert held.count() == 2
+    assert Invoice.objects.filter(registration=registration).count() == 1
 
 
 def test_expired_session_releases_the_places(client, fake_stripe, session):
@@ -220,3 +227,108 @@ def test_garbage_body_with_valid_signature_is_400(client, fake_stripe):
         HTTP_STRIPE_SIGNATURE=sign(payload),
     )
     assert response.status_code == 400
+
+
+def test_hold_expiry_releases_the_places_to_the_waiting_list(
+    fake_stripe, paid_event, paid_type, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from participants.models import WaitingListEntry
+    from participants.services import waitlist_join
+    from payments.services import holds_expire
+
+    paid_event.capacity = 2
+    paid_event.save()
+    registration = book(paid_event, paid_type, count=2)  # the event is full
+    payment = start_checkout(registration)
+    entry = waitlist_join(
+        event=paid_event, ticket_type=paid_type, name="Wachter", email="wachter@example.nl"
+    )
+    assert entry.status == WaitingListEntry.Status.WAITING
+    Registration.objects.filter(pk=registration.pk).update(hold_expires_at=timezone.now())
+
+    assert holds_expire() == 1
+
+    registration.refresh_from_db()
+    payment.refresh_from_db()
+    entry.refresh_from_db()
+    assert registration.status == Registration.Status.EXPIRED
+    assert payment.status == Payment.Status.EXPIRED
+    assert fake_stripe.sessions[payment.stripe_session_id]["status"] == "expired"
+    assert entry.status == WaitingListEntry.Status.OFFERED
+    assert holds_expire() == 0  # nothing left to expire
+
+
+def test_second_paid_session_of_a_confirmed_booking_is_refunded_as_duplicate(
+    client, fake_stripe, session, django_capture_on_commit_callbacks
+):
+    """Two tabs, two sessions, both paid: the booking is confirmed once, the second payment
+    goes back in full."""
+    registration, first = session
+    Payment.objects.filter(pk=first.pk).update(expires_at=first.expires_at.replace(year=2000))
+    second = start_checkout(registration)  # the first looks stale: a new attempt
+    assert second.pk != first.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(client, completed(fake_stripe, first)).status_code == 200
+        assert post_event(client, completed(fake_stripe, second)).status_code == 200
+
+    registration.refresh_from_db()
+    assert registration.status == Registration.Status.CONFIRMED
+    refund = Refund.objects.get()
+    assert (refund.payment_id, refund.reason) == (second.pk, Refund.Reason.DUPLICATE)
+    assert refund.amount_cents == second.amount_cents
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert OutboxMail.objects.filter(key=f"booking_confirmed:{registration.pk}").count() == 1
+    assert Invoice.objects.filter(registration=registration, kind=Invoice.Kind.INVOICE).count() == 1
+    assert registration.tickets.filter(status=Ticket.Status.VALID).count() == 2
+
+
+def test_refund_made_in_the_stripe_dashboard_is_recorded(
+    client, fake_stripe, session, django_capture_on_commit_callbacks
+):
+    from payments import stripe_gateway
+
+    registration, payment = session
+    assert post_event(client, completed(fake_stripe, payment)).status_code == 200
+    payment.refresh_from_db()
+    # Someone refunds part of the charge at Stripe, outside this system.
+    stripe_gateway.refund_create(
+        payment_intent_id=payment.stripe_payment_intent_id,
+        amount_cents=5000,
+        idempotency_key="dashboard-1",
+        metadata={},
+    )
+    charge = fake_stripe.charge_for_session(payment.stripe_session_id)
+    assert post_event(client, fake_stripe.event("charge.refunded", charge)).status_code == 200
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_refunded_cents) == (
+        Payment.Status.PARTIALLY_REFUNDED,
+        5000,
+    )
+
+    # What is left to refund counts the dashboard refund: Stripe would refuse more.
+    from common.errors import RuleViolation
+    from payments.services import refund_create
+
+    with pytest.raises(RuleViolation) as exc:
+        refund_create(
+            payment=payment, amount_cents=19201, reason=Refund.Reason.MANUAL, idempotency_key="m-0"
+        )
+    assert exc.value.code == "invalid_amount"
+    assert not Refund.objects.exists() and not Invoice.objects.filter(kind="credit_note").exists()
+
+    # Then the organiser refunds 10 euros here: the figure never drops below what Stripe
+    # reported, and Stripe's next charge.refunded brings the full total.
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_create(
+            payment=payment, amount_cents=1000, reason=Refund.Reason.MANUAL, idempotency_key="m-1"
+        )
+    payment.refresh_from_db()
+    assert payment.amount_refunded_cents == 5000
+    charge = fake_stripe.charge_for_session(payment.stripe_session_id)
+    assert post_event(client, fake_stripe.event("charge.refunded", charge)).status_code == 200
+    payment.refresh_from_db()
+    assert payment.amount_refunded_cents == 6000
