@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
+from common.prepared import PreparedInsert, PreparedQuery, PreparedUpdate
 from organisations.models import Organisation
 
 from .models import ApiToken, IdempotencyRecord
@@ -56,16 +57,19 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
+# Every API request runs this: compiled once (common.prepared).
+_active_token_by_prefix = PreparedQuery(
+    lambda prefix: ApiToken.objects.select_related("organisation").filter(
+        prefix=prefix, revoked_at__isnull=True
+    )[:1]
+)
+
+
 def api_token_authenticate(*, raw_key: str) -> ApiToken | None:
     """The active token for a raw key, or None. Compares hashes in constant time."""
     if not raw_key.startswith("wst_") or len(raw_key) < 4 + TOKEN_PREFIX_LENGTH + 1:
         return None
-    prefix = raw_key[4 : 4 + TOKEN_PREFIX_LENGTH]
-    token = (
-        ApiToken.objects.select_related("organisation")
-        .filter(prefix=prefix, revoked_at__isnull=True)
-        .first()
-    )
+    token = _active_token_by_prefix.first(raw_key[4 : 4 + TOKEN_PREFIX_LENGTH])
     if token is None or not hmac.compare_digest(token.key_hash, _hash_key(raw_key)):
         return None
     now = timezone.now()
@@ -91,6 +95,11 @@ class IdempotentResult:
     status: int
     body: dict
     replayed: bool
+
+
+# Both run on every create sent with a key: built once (common.prepared).
+_insert_record = PreparedInsert(IdempotencyRecord)
+_store_response = PreparedUpdate(IdempotencyRecord, ["response_status", "response_body"])
 
 
 def idempotent_call(
@@ -123,16 +132,17 @@ def idempotent_call(
         now = timezone.now()
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
+                record = IdempotencyRecord(
                     organisation=organisation,
                     key=key,
                     request_hash=fingerprint,
                     expires_at=now + IDEMPOTENCY_TTL,
                 )
+                _insert_record([record])
                 status, body = action()
                 record.response_status = status
                 record.response_body = body
-                record.save(update_fields=["response_status", "response_body"])
+                _store_response(record)
             return IdempotentResult(status, body, replayed=False)
         except IntegrityError:
             # The insert conflicted: a request with this key committed first. (An integrity

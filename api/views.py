@@ -17,6 +17,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from common.prepared import attach_prefetched
 from common.ratelimit import RateLimitMixin
 from events.selectors import event_places_left
 from participants import services as participant_services
@@ -204,12 +205,8 @@ def _use_created_tickets(registration) -> None:
     person and ticket type attached) instead of reading them back: this runs inside the booking
     transaction, so under the event lock. booking_prefetch_for_output then has nothing to do."""
     tickets = getattr(registration, "created_tickets", None)
-    if tickets is None:
-        return
-    cached = registration.tickets.all()  # lazy: no query
-    cached._result_cache = sorted(tickets, key=lambda t: t.pk)
-    cached._prefetch_done = True
-    registration._prefetched_objects_cache = {"tickets": cached}
+    if tickets is not None:
+        attach_prefetched(registration, "tickets", sorted(tickets, key=lambda t: t.pk))
 
 
 class BookingListCreateView(OrganisationApiView):

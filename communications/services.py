@@ -5,14 +5,13 @@ import time
 from datetime import datetime, timedelta
 
 from django.apps import apps
-from django.db import connection, connections, router, transaction
+from django.db import connection, router, transaction
 from django.db.models import Q
-from django.db.models.constants import OnConflict
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
+from common.prepared import PreparedInsert
 
 from .models import OutboxMail
 from .sending import QUEUED_GRACE
@@ -100,33 +99,25 @@ def mail_enqueue_many(*, mails: list[dict]) -> list[OutboxMail]:
     return result
 
 
+# ON CONFLICT (key) DO NOTHING RETURNING id, key, built once per number of rows
+# (common.prepared): one statement and no savepoint inside the caller's (often lock-holding)
+# transaction. A concurrent transaction inserting the same key makes the INSERT wait for it
+# and then skip that row.
+_insert_outbox_rows = PreparedInsert(OutboxMail, returning=("pk", "key"), ignore_conflicts=True)
+
+
 def _insert_new(rows: list[OutboxMail]) -> dict[str, OutboxMail]:
-    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id, key: one statement and no savepoint
-    inside the caller's (often lock-holding) transaction; returns {key: row} for the rows this
-    call inserted. A concurrent transaction inserting the same key makes the INSERT wait for it
-    and then skip that row."""
-    opts = OutboxMail._meta
-    db = router.db_for_write(OutboxMail)
-    fields = [f for f in opts.concrete_fields if not f.primary_key]
-    query = InsertQuery(OutboxMail, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, rows)
-    compiler = query.get_compiler(using=db)
-    # as_sql() fills in created_at/updated_at on `rows` (pre_save) and adds RETURNING because
-    # returning_fields is set; execute_sql() would expect one returned row per object.
-    compiler.returning_fields = [opts.pk, opts.get_field("key")]
+    """Insert the rows whose key is new; returns {key: row} for the rows this call inserted."""
     by_key = {}
     for row in rows:
         by_key.setdefault(row.key, row)
     inserted = {}
-    with connections[db].cursor() as cursor:
-        for sql, params in compiler.as_sql():
-            cursor.execute(sql, params)
-            for pk, key in cursor.fetchall():
-                row = by_key[key]
-                row.pk = pk
-                row._state.adding = False
-                row._state.db = db
-                inserted[key] = row
+    for pk, key in _insert_outbox_rows(rows):
+        row = by_key[key]
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = router.db_for_write(OutboxMail)
+        inserted[key] = row
     return inserted
 
 

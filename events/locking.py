@@ -2,7 +2,12 @@
 
 from django.db import connection
 
+from common.prepared import PreparedQuery
+
 from .models import Event
+
+# Every booking, cancellation and offer runs this: compiled once (common.prepared).
+_locked_event = PreparedQuery(lambda pk: Event.objects.select_for_update().filter(pk=pk))
 
 
 def lock_event(event_id: int) -> Event:
@@ -20,4 +25,7 @@ def lock_event(event_id: int) -> Event:
     if not connection.in_atomic_block:
         # Without a transaction FOR UPDATE would lock nothing past this statement.
         raise RuntimeError("lock_event() must be called inside transaction.atomic()")
-    return Event.objects.select_for_update().get(pk=event_id)
+    event = _locked_event.first(event_id)
+    if event is None:
+        raise Event.DoesNotExist(f"Event {event_id} does not exist")
+    return event

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
+from common.prepared import PreparedQuery, attach_prefetched
 from events.models import Event, Question, TicketType
 from organisations.models import Organisation
 
@@ -31,6 +32,18 @@ ACTIVE_REGISTRATION_STATUSES = (
 
 def tickets_holding_places(*, event_id: int) -> QuerySet[Ticket]:
     return Ticket.objects.filter(event_id=event_id, status__in=Ticket.HOLDS_PLACE)
+
+
+# Under the event lock on every booking: compiled once per number of addresses and people.
+_people_by_address = PreparedQuery(
+    lambda emails, exclude_ids: (
+        Person.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=emails)
+        .exclude(pk__in=exclude_ids)
+        .order_by()
+        .values_list("pk", "email_lower")
+    )
+)
 
 
 def emails_holding_places(
@@ -49,13 +62,7 @@ def emails_holding_places(
     ~1 ms per booking at 800 tickets, under the event lock. ``exclude_person_ids``: people
     the caller created in this transaction (they have no tickets yet), so a booking by new
     addresses costs one index lookup."""
-    people = dict(
-        Person.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=emails)
-        .exclude(pk__in=list(exclude_person_ids))
-        .order_by()
-        .values_list("pk", "email_lower")
-    )
+    people = dict(_people_by_address(sorted(emails), sorted(exclude_person_ids)))
     if not people:
         return set()
     holding = tickets_holding_places(event_id=event_id).filter(person_id__in=list(people))
@@ -64,19 +71,33 @@ def emails_holding_places(
     return {people[pk] for pk in holding.order_by().values_list("person_id", flat=True)}
 
 
-def event_for_booking(*, event_id: int) -> Event | None:
-    """A published event with its ticket types and questions, as the booking path needs it.
+# The booking request reads these three on every call: compiled once (common.prepared). The
+# children order by their own columns: the models' default ordering starts with ``event``, which
+# would join the event table again only to sort one event's rows.
+_published_event = PreparedQuery(
+    lambda pk: Event.objects.filter(pk=pk, status=Event.Status.PUBLISHED)[:1]
+)
+_event_ticket_types = PreparedQuery(
+    lambda event_id: TicketType.objects.filter(event_id=event_id).order_by("position", "name")
+)
+_event_questions = PreparedQuery(
+    lambda event_id: Question.objects.filter(event_id=event_id).order_by("position", "id")
+)
 
-    The prefetches order by the child's own columns: the models' default ordering starts with
-    ``event``, which would join the event table again only to sort one event's rows."""
-    return (
-        Event.objects.filter(pk=event_id, status=Event.Status.PUBLISHED)
-        .prefetch_related(
-            Prefetch("ticket_types", queryset=TicketType.objects.order_by("position", "name")),
-            Prefetch("questions", queryset=Question.objects.order_by("position", "id")),
-        )
-        .first()
-    )
+
+def event_for_booking(*, event_id: int) -> Event | None:
+    """A published event with its ticket types and questions, as the booking path needs it:
+    ``event.ticket_types.all()`` and ``event.questions.all()`` are filled, as by
+    ``prefetch_related``, with each child's ``event`` set to this instance."""
+    event = _published_event.first(event_id)
+    if event is None:
+        return None
+    for name, query in (("ticket_types", _event_ticket_types), ("questions", _event_questions)):
+        rows = query(event_id)
+        for row in rows:
+            row.event = event
+        attach_prefetched(event, name, rows)
+    return event
 
 
 def offers_holding_places(*, event_id: int, at: datetime | None = None) -> QuerySet:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from common.errors import RuleViolation
+from common.prepared import PreparedInsert
 from communications.services import mail_enqueue, mail_enqueue_many
 from events.locking import lock_event
 from events.models import Event, Question, TicketType
@@ -391,6 +392,14 @@ def _confirm_tickets_and_mail(reg: Registration, tickets: list[Ticket]) -> None:
 # --- bookings --------------------------------------------------------------------------------
 
 
+# A booking's inserts, each one statement built once per number of rows (common.prepared):
+# the ORM compiled each of them anew, ~0.7 ms of CPU per statement on the benchmark machine.
+_insert_people = PreparedInsert(Person)
+_insert_registrations = PreparedInsert(Registration)
+_insert_tickets = PreparedInsert(Ticket)
+_insert_answers = PreparedInsert(Answer)
+
+
 def _booking_write(
     *,
     event: Event,
@@ -424,7 +433,7 @@ def _booking_write(
         hold = now + timedelta(minutes=event.payment_hold_minutes)
     else:
         status, ticket_status, hold = Registration.Status.CONFIRMED, Ticket.Status.VALID, None
-    reg = Registration.objects.create(
+    reg = Registration(
         event=event,
         organisation=organisation,
         booker=booker,
@@ -433,15 +442,13 @@ def _booking_write(
         payment_method=payment_method,
         hold_expires_at=hold,
     )
-    tickets = Ticket.objects.bulk_create(
-        [
-            Ticket(
-                registration=reg, event=event, ticket_type=tt, person=person, status=ticket_status
-            )
-            for person, tt, _a in attendees
-        ]
-    )
-    Answer.objects.bulk_create(
+    _insert_registrations([reg])
+    tickets = [
+        Ticket(registration=reg, event=event, ticket_type=tt, person=person, status=ticket_status)
+        for person, tt, _a in attendees
+    ]
+    _insert_tickets(tickets)
+    _insert_answers(
         [
             Answer(ticket=ticket, question_id=qid, value=v)
             for ticket, (_p, _tt, person_answers) in zip(tickets, attendees, strict=True)
@@ -543,25 +550,24 @@ def registration_create(
         # The people do not depend on other bookings either: insert them (one statement)
         # before the lock. A refused booking rolls them back with everything else.
         language = _clean_language(language)
-        booker, *people = Person.objects.bulk_create(
-            [
+        booker, *people = [
+            Person(
+                name=booker_name,
+                email=booker_email,
+                organisation=organisation,
+                preferred_language=language,
+            ),
+            *(
                 Person(
-                    name=booker_name,
-                    email=booker_email,
+                    name=a.name,
+                    email=a.email,
                     organisation=organisation,
-                    preferred_language=language,
-                ),
-                *(
-                    Person(
-                        name=a.name,
-                        email=a.email,
-                        organisation=organisation,
-                        preferred_language=a.language,
-                    )
-                    for a in clean
-                ),
-            ]
-        )
+                    preferred_language=a.language,
+                )
+                for a in clean
+            ),
+        ]
+        _insert_people([booker, *people])
         event = lock_event(event.pk)
         # Under the lock only what depends on other bookings: the rules that may have
         # changed meanwhile (the organiser may have closed or cancelled the event), this
