@@ -165,8 +165,10 @@ elif env.str("EMAIL_HOST", default=""):
     EMAIL_HOST = env.str("EMAIL_HOST")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
-    EMAIL_PORT = env.int(
-        "EMAIL_PORT", default=465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25
+    # An empty EMAIL_PORT (as .env.example lists it) means the usual port for the security.
+    EMAIL_PORT = int(
+        env.str("EMAIL_PORT", default="")
+        or (465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
     )
     EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
     EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")

@@ -12,26 +12,10 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".venv", ".git", "var", "staticfiles", "node_modules", "__pycache__", "locale"}
 # Code that never runs in the product; it may also use the test extras.
 DEV_DIRS = {"tests", "bench", "scripts", "control"}
-
-# Imports not declared yet, reported to the owner of pyproject.toml (audit of issue 2). The
-# first test refuses any NEW undeclared import; the strict xfail below turns red once these
-# are declared, as a reminder to empty this table.
-KNOWN_UNDECLARED = {
-    # backoffice/exports.py imports it at module level; the image lacks it (nothing requires
-    # it), so config.urls -> backoffice.views fails to import there.
-    ("runtime", "xlsxwriter"),
-    # tests and scripts/po_fill.py
-    ("test", "polib"),
-    ("test", "pyyaml"),
-    ("test", "requests"),
-    ("test", "hypothesis"),
-}
 
 
 def canonical(name: str) -> str:
@@ -107,17 +91,8 @@ def undeclared() -> set[tuple[str, str]]:
     return {(scope, d) for scope, d in missing if d != "werkstress-events"}
 
 
-def test_no_new_undeclared_imports():
-    assert undeclared() - KNOWN_UNDECLARED == set()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyproject.toml lacks xlsxwriter (runtime) and polib, PyYAML, requests, hypothesis "
-    "(test extras); when they are added, empty KNOWN_UNDECLARED and drop this marker",
-)
-def test_known_undeclared_imports_are_declared():
-    assert undeclared() & KNOWN_UNDECLARED == set()
+def test_every_imported_package_is_declared():
+    assert undeclared() == set()
 
 
 def test_every_declared_dependency_is_pinned_in_the_lock():

@@ -99,6 +99,17 @@ def test_smtp_settings_without_an_email_url_switch_to_smtp(tmp_path):
         {"VAR_DIR": str(tmp_path), "EMAIL_HOST": "smtp.internal", "EMAIL_PORT": "2525"}
     )
     assert (explicit_port["email_port"], explicit_port["email_tls"]) == (2525, False)
+    # .env.example lists the settings empty: an empty port or flag means "not set".
+    empty = probe(
+        {
+            "VAR_DIR": str(tmp_path),
+            "EMAIL_HOST": "smtp.internal",
+            "EMAIL_PORT": "",
+            "EMAIL_USE_TLS": "true",
+            "EMAIL_USE_SSL": "",
+        }
+    )
+    assert (empty["email_port"], empty["email_tls"], empty["email_ssl"]) == (587, True, False)
 
 
 def test_email_url_wins_over_smtp_settings(tmp_path):

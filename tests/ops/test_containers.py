@@ -124,6 +124,8 @@ def test_named_volumes_are_declared_and_media_is_shared_by_web_and_worker():
     assert used == declared
     for name in ("web", "worker"):
         assert "media:/app/var/media" in COMPOSE["services"][name]["volumes"]
+        # Press material (kept outside media on purpose) must not go with the container.
+        assert "private:/app/var/private" in COMPOSE["services"][name]["volumes"]
 
 
 def test_every_variable_compose_interpolates_has_a_default_or_is_in_env_example():
