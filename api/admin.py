@@ -48,7 +48,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_display = ["key", "organisation", "response_status", "created_at", "expires_at"]
+    list_filter = ["response_status", "organisation"]
     search_fields = ["key"]
+    ordering = ["-created_at"]
     readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
 
     def has_add_permission(self, request) -> bool:

@@ -145,6 +145,7 @@ class TicketAdmin(admin.ModelAdmin):
 @admin.register(Answer)
 class AnswerAdmin(admin.ModelAdmin):
     list_display = ["ticket", "question", "value"]
+    list_filter = ["question__event", "question__kind"]
     search_fields = ["value", "question__label"]
     list_select_related = ["ticket__person", "ticket__event", "question"]
     autocomplete_fields = ["ticket"]

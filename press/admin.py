@@ -52,6 +52,7 @@ class JournalistAdmin(admin.ModelAdmin):
 class SpokespersonAdmin(admin.ModelAdmin):
     list_display = ("person", "role")
     list_filter = ("role",)
+    search_fields = ("person__name", "person__email")
     raw_id_fields = ("person",)
 
 
@@ -91,6 +92,8 @@ class SlotForm(forms.ModelForm):
 class InterviewSlotAdmin(admin.ModelAdmin):
     form = SlotForm
     list_display = ("moment", "spokesperson", "starts_at", "ends_at", "invitation")
+    list_filter = ("moment", "spokesperson__role")
+    search_fields = ("moment__event__title", "spokesperson__person__name")
 
     def get_readonly_fields(self, request, obj=None):
         # A slot stays with its media moment; who booked it changes only through the
@@ -138,6 +141,7 @@ class InterviewSlotAdmin(admin.ModelAdmin):
 class MediaMomentAdmin(admin.ModelAdmin):
     list_display = ("event", "sub_kind", "embargo_until")
     list_filter = ("sub_kind",)
+    search_fields = ("event__title",)
     filter_horizontal = ("spokespersons",)
     raw_id_fields = ("event",)
 
@@ -146,6 +150,11 @@ class MediaMomentAdmin(admin.ModelAdmin):
 class PressInvitationAdmin(admin.ModelAdmin):
     list_display = ("journalist", "moment", "status", "sent_at", "reminders_sent", "crew_size")
     list_filter = ("status", "moment")
+    search_fields = (
+        "journalist__person__name",
+        "journalist__person__email",
+        "moment__event__title",
+    )
     readonly_fields = [f.name for f in PressInvitation._meta.fields]
 
     def has_add_permission(self, request):
@@ -156,6 +165,8 @@ class PressInvitationAdmin(admin.ModelAdmin):
 class PressMaterialAdmin(admin.ModelAdmin):
     # No file widget: the storage has no public URL; uploads go through the press page.
     list_display = ("title", "moment", "kind", "size", "download")
+    list_filter = ("kind", "moment")
+    search_fields = ("title", "moment__event__title")
     fields = ("moment", "kind", "title", "content_type", "size", "download")
     readonly_fields = ("moment", "content_type", "size", "download")
 
@@ -173,6 +184,7 @@ class PressMaterialAdmin(admin.ModelAdmin):
 class MediaHookAdmin(admin.ModelAdmin):
     list_display = ("title", "starts_on", "ends_on", "campaign")
     list_filter = ("campaign",)
+    search_fields = ("title",)
 
 
 @admin.register(Coverage)
@@ -180,3 +192,4 @@ class CoverageAdmin(admin.ModelAdmin):
     list_display = ("outlet_name", "moment", "kind", "published_on", "estimated_reach")
     # By moment too: the staff overview links each moment's coverage here.
     list_filter = ("kind", "moment__event__campaign", "moment")
+    search_fields = ("outlet_name", "url", "moment__event__title")

@@ -17,6 +17,7 @@ from .models import (
 @admin.register(WorkField)
 class WorkFieldAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "position", "is_active"]
+    list_filter = ["is_active"]
     list_editable = ["position", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
@@ -76,6 +77,7 @@ class SchoolSessionRequestAdmin(admin.ModelAdmin):
 @admin.register(PreferredSlot)
 class PreferredSlotAdmin(admin.ModelAdmin):
     list_display = ["request", "date", "start_time", "end_time"]
+    list_filter = ["date", "request__status"]
     search_fields = ["request__school__name"]
     raw_id_fields = ["request"]
 
