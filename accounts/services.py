@@ -137,9 +137,12 @@ def _invalid_code():
     return RuleViolation(message, code="invalid_otp", field="token", conflict=False)
 
 
-def totp_device_confirm(*, user, token: str):
-    """Confirm the pending device with a code from the app. Nothing changes on a wrong code."""
+def totp_device_confirm(*, user, token: str, request=None):
+    """Confirm the pending device with a code from the app. Nothing changes on a wrong code.
+    Turning it on (or replacing a lost phone's device) is written to the audit log."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from privacy.services import audit_record
 
     token = (token or "").replace(" ", "")
     with transaction.atomic():
@@ -154,7 +157,10 @@ def totp_device_confirm(*, user, token: str):
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         # One authenticator per person: older confirmed ones (a lost phone) stop working.
-        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        replaced, _deleted = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        audit_record(
+            actor=user, action="two_factor.enable", obj=user, request=request, replaced=replaced
+        )
     return device
 
 

@@ -139,7 +139,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             device = services.totp_device_confirm(
-                user=request.user, token=form.cleaned_data["token"]
+                user=request.user, token=form.cleaned_data["token"], request=request
             )
         except RuleViolation as exc:
             form.add_error("token", exc.message)

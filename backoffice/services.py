@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
+from privacy.services import audit_record
 
 from .exports import export_prepare, export_specs, write_csv, write_xlsx
 from .models import ExportJob
@@ -22,8 +23,11 @@ from .storage import export_storage
 logger = logging.getLogger(__name__)
 
 # A job still "running" after this long lost its worker (killed, redeployed); a redelivered
-# task message may take it over.
+# task message (or export_jobs_resume) may take it over.
 STALE_AFTER = timedelta(minutes=15)
+# A job still "queued" after this long lost its task message (broker down when it was sent):
+# export_jobs_resume publishes it again.
+QUEUED_STALE_AFTER = timedelta(minutes=5)
 
 
 def export_sync_max_rows() -> int:
@@ -65,11 +69,10 @@ def export_job_create(
     event_id: int | None = None,
     language: str = "nl",
     rows_total: int = 0,
+    request=None,
 ) -> ExportJob:
     """Record the job and queue the worker once the row is committed."""
     export_filters_check(user=user, kind=kind, fmt=fmt, campaign_id=campaign_id, event_id=event_id)
-    from .tasks import render_export_task
-
     with transaction.atomic():
         job = ExportJob.objects.create(
             kind=kind,
@@ -78,8 +81,61 @@ def export_job_create(
             rows_total=rows_total,
             requested_by=user,
         )
-        transaction.on_commit(lambda: render_export_task.delay(job.pk))
+        _audit_export(user=user, action="export.request", obj=job, request=request, rows=rows_total)
+        transaction.on_commit(lambda: _queue_job(job.pk))
     return job
+
+
+def _queue_job(job_id: int) -> None:
+    """Publish the render task. Never raises: the job row is committed as queued, the organiser
+    sees its page, and export_jobs_resume publishes it again once it is stale."""
+    from .tasks import render_export_task
+
+    try:
+        render_export_task.delay(job_id)
+    except Exception:  # noqa: BLE001
+        logger.warning(
+            "could not queue export job %s; the sweeper will retry", job_id, exc_info=True
+        )
+
+
+def export_jobs_resume(*, now=None) -> int:
+    """Publish the render task again for jobs whose task was lost: queued for longer than
+    QUEUED_STALE_AFTER, or running without finishing for longer than STALE_AFTER (the worker
+    died; export_job_run takes such a job over). Returns how many. Safe to run as often as
+    wanted: export_job_run claims a job atomically, so a doubled message writes it once."""
+    now = now or timezone.now()
+    stale = ExportJob.objects.filter(
+        Q(status=ExportJob.Status.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER)
+        | Q(status=ExportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    for pk in ids:
+        _queue_job(pk)
+    return len(ids)
+
+
+def _audit_export(*, user, action: str, obj=None, request=None, **details) -> None:
+    """Exports copy personal data out of the system: who took which rows is audited (ids and
+    codes only, like every audit entry)."""
+    if isinstance(obj, ExportJob):
+        filters = obj.filters or {}
+        details = {
+            "kind": obj.kind,
+            "format": obj.format,
+            "campaign_id": filters.get("campaign"),
+            "event_id": filters.get("event"),
+            **details,
+        }
+    audit_record(actor=user, action=action, obj=obj, request=request, **details)
+
+
+def export_job_download_record(*, user, job: ExportJob, request=None) -> None:
+    """Record that `user` downloaded the job's file (the view serves it)."""
+    with transaction.atomic():
+        _audit_export(
+            user=user, action="export.download", obj=job, request=request, rows=job.rows_done
+        )
 
 
 def export_job_run(*, job_id: int) -> ExportJob | None:
@@ -135,6 +191,34 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
     return job
 
 
+def export_keep_days() -> int:
+    """Days a finished export's file is kept (settings.BACKOFFICE_EXPORT_KEEP_DAYS, default 7)."""
+    return int(getattr(settings, "BACKOFFICE_EXPORT_KEEP_DAYS", 7))
+
+
+def export_files_delete(*, finished_before=None) -> int:
+    """Delete the files of finished export jobs (all of them, or those finished before the
+    given time); returns how many. An export file is a copy of personal data outside the
+    tables, which retention and erasure cannot reach row by row: the files go, the job rows
+    stay without a file (who exported what stays in the audit log). An organiser makes the
+    export again when it is needed. Idempotent."""
+    jobs = ExportJob.objects.filter(status=ExportJob.Status.DONE).exclude(file="")
+    if finished_before is not None:
+        jobs = jobs.filter(finished_at__lt=finished_before)
+    count = 0
+    for job in jobs.only("pk", "file"):
+        job.file.delete(save=False)  # no error when the file is gone already
+        ExportJob.objects.filter(pk=job.pk).update(file="")
+        count += 1
+    return count
+
+
+def export_files_expire(*, now=None) -> int:
+    """The periodic clean-up: files older than export_keep_days()."""
+    now = now or timezone.now()
+    return export_files_delete(finished_before=now - timedelta(days=export_keep_days()))
+
+
 def export_request(
     *,
     user,
@@ -143,15 +227,28 @@ def export_request(
     campaign_id: int | None = None,
     event_id: int | None = None,
     language: str = "nl",
+    request=None,
 ):
     """A small export comes back prepared for streaming in the request (PreparedExport);
-    above the threshold an ExportJob is queued instead and returned."""
+    above the threshold an ExportJob is queued instead and returned. Either way the audit log
+    records it (a streamed export as "export.download", a job as "export.request")."""
     export_filters_check(user=user, kind=kind, fmt=fmt, campaign_id=campaign_id, event_id=event_id)
     prepared = export_prepare(
         kind=kind, user=user, campaign_id=campaign_id, event_id=event_id, language=language
     )
     total = prepared.count()
     if total <= export_sync_max_rows():
+        with transaction.atomic():
+            _audit_export(
+                user=user,
+                action="export.download",
+                request=request,
+                kind=kind,
+                format=fmt,
+                campaign_id=campaign_id,
+                event_id=event_id,
+                rows=total,
+            )
         return prepared
     return export_job_create(
         user=user,
@@ -161,4 +258,5 @@ def export_request(
         event_id=event_id,
         language=language,
         rows_total=total,
+        request=request,
     )

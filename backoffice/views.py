@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.contrib import messages
@@ -17,7 +18,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from common.errors import RuleViolation
-from common.permissions import ADMIN, CAMPAIGN_MANAGER, organiser_roles
+from common.permissions import (
+    ADMIN,
+    CAMPAIGN_MANAGER,
+    organiser_roles,
+    user_has_confirmed_device,
+)
 from events.models import Event
 
 from . import charts, selectors, services
@@ -73,6 +79,10 @@ def _event_links(event: Event, pages: list[tuple[str, str]]) -> list[tuple[str, 
 
 def _general_links(user) -> list[tuple[str, str]]:
     candidates = [(_("Exports"), "backoffice:export")]
+    if not user_has_confirmed_device(user):
+        # Optional for campaign managers (administrators are sent there until they have one):
+        # the back office is where an organiser finds the way to turn it on.
+        candidates.append((_("Set up two-factor authentication"), "accounts:otp_setup"))
     if is_organiser_admin(user):
         # Administrator-only areas (common.permissions): not shown to campaign managers.
         candidates += [
@@ -111,6 +121,25 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Beyond this many days the chart keeps to the days with bookings (one point per day would
+# be more points than the chart has pixels).
+_CHART_MAX_DAYS = 3 * 366
+
+
+def _running_total_per_day(cumulative: list[tuple]) -> list[tuple]:
+    """(day, running total) for every day from the first booking to the last, so the chart's
+    horizontal axis is time: a quiet week takes a week's width, not one step."""
+    if not cumulative or (cumulative[-1][0] - cumulative[0][0]).days > _CHART_MAX_DAYS:
+        return [(day, total) for day, _n, total in cumulative]
+    totals = {day: total for day, _n, total in cumulative}
+    day, last, total, points = cumulative[0][0], cumulative[-1][0], 0, []
+    while day <= last:
+        total = totals.get(day, total)
+        points.append((day, total))
+        day += timedelta(days=1)
+    return points
+
+
 def _dashboard(events) -> dict:
     """Every figure of a dashboard over a set of events, with its chart."""
     per_day = selectors.bookings_per_day(events=events)
@@ -128,7 +157,7 @@ def _dashboard(events) -> dict:
         "bookings": cumulative,
         "bookings_total": running,
         "bookings_chart": charts.line_chart(
-            [(day.strftime("%d-%m"), total) for day, _n, total in cumulative],
+            [(day.strftime("%d-%m"), total) for day, total in _running_total_per_day(cumulative)],
             title=_("Bookings over time (running total)"),
         )
         if cumulative
@@ -246,6 +275,7 @@ def export(request: HttpRequest) -> HttpResponse:
                     campaign_id=_int_or_none(data["campaign"]),
                     event_id=_int_or_none(data["event"]),
                     language=data["language"],
+                    request=request,
                 )
             except RuleViolation as exc:
                 for field, errors in (exc.errors or {}).items():
@@ -295,8 +325,13 @@ def export_download(request: HttpRequest, job_id: int) -> HttpResponse:
     if job.status != ExportJob.Status.DONE or not job.file:
         raise Http404
     content_type = "text/csv; charset=utf-8" if job.format == "csv" else XLSX_TYPE
+    try:
+        stream = job.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None  # removed by the clean-up (services.export_files_delete)
+    services.export_job_download_record(user=request.user, job=job, request=request)
     response = FileResponse(
-        job.file.open("rb"),
+        stream,
         content_type=content_type,
         as_attachment=True,
         filename=Path(job.file.name).name.split("-", 1)[1],

@@ -288,6 +288,7 @@ class ErasureResult:
     mails: int = 0
     invoices: int = 0
     other_rows: int = 0
+    export_files: int = 0
 
 
 def _normalise_email(email: str) -> str:
@@ -346,6 +347,7 @@ def person_erase(*, email: str, user, request=None) -> ErasureResult:
         result.other_rows += _erase_profiles(person_ids)
         result.other_rows += _erase_misc(email=email, names=names, person_ids=person_ids)
         result.persons = _anonymise_people(person_ids, now)
+        result.export_files = _delete_export_files()
         for account in users:
             account.email = anonymised_email("user", account.pk)
             if hasattr(account, "username"):
@@ -368,8 +370,21 @@ def person_erase(*, email: str, user, request=None) -> ErasureResult:
             mails=result.mails,
             invoices=result.invoices,
             other_rows=result.other_rows,
+            export_files=result.export_files,
         )
     return result
+
+
+def _delete_export_files() -> int:
+    """Back-office export files are copies of attendees, contacts and journalists outside the
+    tables; any finished one may hold this person, so they all go (an organiser exports again
+    when needed). An export still being written when the erasure commits is not caught here;
+    the periodic clean-up removes its file after the keep period."""
+    if not apps.is_installed("backoffice"):
+        return 0
+    from backoffice.services import export_files_delete
+
+    return export_files_delete()
 
 
 def _erase_invoices(*, email: str, person_ids: list[int], names: set[str]) -> int:

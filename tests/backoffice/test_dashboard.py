@@ -1,7 +1,8 @@
 """Dashboards with a known data set (tests/backoffice/conftest.py) show every figure right."""
 
 import re
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -179,3 +180,106 @@ def test_empty_dashboard_renders(staff_client, db):
     response = staff_client.get(reverse("backoffice:campaign_dashboard", args=[campaign.pk]))
     assert response.status_code == 200
     assert figures(response.content.decode())["checkin_rate"] == "-"
+
+
+ZERO = {
+    "bookings": "0",
+    "waiting": "0",
+    "offered": "0",
+    "valid": "0",
+    "checked_in": "0",
+    "checkin_rate": "-",
+    "certificates_attendee": "0",
+    "certificates_organisation": "0",
+    "certificates_revoked": "0",
+    "mail_sent": "0",
+    "mail_retrying": "0",
+    "mail_failed": "0",
+    "mail_pending": "0",
+    "schools_planned": "0",
+    "schools_held": "0",
+    "schools_cancelled": "0",
+    "schools_pupils": "0",
+    "press_invited": "0",
+    "press_accepted": "0",
+    "press_declined": "0",
+    "press_open": "0",
+    "press_accreditations": "0",
+    "coverage_items": "0",
+    "coverage_reach": "0",
+}
+
+
+def test_each_event_dashboard_shows_every_figure_of_that_event(staff_client, dataset):
+    """The known data set per event: the campaign's figures split over its events."""
+    sessions = add_school_sessions(dataset)
+    invitations = add_press(dataset)
+
+    def event_figures(event):
+        url = reverse("backoffice:event_dashboard", args=[event.pk])
+        return figures(staff_client.get(url).content.decode())
+
+    assert event_figures(dataset.congress) == {
+        **ZERO,
+        "bookings": "3",
+        "waiting": "2",
+        "offered": "1",
+        "valid": "3",
+        "checked_in": "2",
+        "checkin_rate": "66,7%",
+        "certificates_attendee": "1",
+        "certificates_revoked": "1",
+        "mail_sent": "3",
+        "mail_retrying": "1",
+        "mail_failed": "2",
+        "mail_pending": "2",
+    }
+    assert event_figures(dataset.week) == {**ZERO, "certificates_organisation": "1"}
+    # The held session with feedback: the school's 50 pupils (not the ambassador's 70).
+    assert event_figures(sessions[0].event) == {
+        **ZERO,
+        "schools_held": "1",
+        "schools_pupils": "50",
+    }
+    assert event_figures(sessions[2].event) == {**ZERO, "schools_planned": "1"}
+    assert event_figures(invitations[0].moment.event) == {
+        **ZERO,
+        "press_invited": "3",
+        "press_accepted": "1",
+        "press_declined": "1",
+        "press_open": "1",
+        "press_accreditations": "1",
+        "coverage_items": "2",
+        "coverage_reach": "1750",
+    }
+
+
+def test_bookings_chart_axis_is_time_with_quiet_days_kept(staff_client, dataset):
+    """A booking six days after the last one: the line stays flat over the quiet days instead
+    of jumping to it in one step; the table lists only the days with bookings."""
+    from participants.models import Registration
+    from tests.factories import RegistrationFactory
+
+    late = RegistrationFactory(event=dataset.congress)
+    Registration.objects.filter(pk=late.pk).update(
+        created_at=datetime(2030, 3, 10, 12, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    )
+    html = staff_client.get(
+        reverse("backoffice:event_dashboard", args=[dataset.congress.pk])
+    ).content.decode()
+    points = re.findall(
+        r'<circle class="point"[^>]*data-label="([^"]+)" data-value="([^"]+)"', html
+    )
+    assert points == [
+        ("02-03", "1"),
+        ("03-03", "2"),
+        ("04-03", "3"),
+        *[(f"{d:02d}-03", "3") for d in range(5, 10)],
+        ("10-03", "4"),
+    ]
+    assert [row[0] for row in _table(html, "bookings-table")] == [
+        "2 maart 2030",
+        "3 maart 2030",
+        "4 maart 2030",
+        "10 maart 2030",
+    ]

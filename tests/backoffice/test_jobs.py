@@ -170,3 +170,53 @@ def test_jobs_are_read_only_in_the_django_admin(organiser_client, staff, dataset
     assert response.status_code == 200
     assert b'name="status"' not in response.content  # nothing editable
     assert organiser_client.get(reverse("admin:backoffice_exportjob_add")).status_code == 403
+
+
+def test_a_lost_task_message_leaves_the_job_queued_and_the_sweeper_publishes_it_again(
+    staff_client, staff, dataset, small_threshold, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The broker is down when the job is queued: the organiser still gets the job page (no
+    error page), and export_jobs_resume publishes the task again once the job is stale."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from backoffice.tasks import resume_export_jobs_task
+
+    real_delay = render_export_task.delay
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(render_export_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("backoffice:export"),
+            {"kind": "attendees", "format": "csv", "language": "nl"},
+        )
+    job = ExportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("backoffice:export_job", args=[job.pk])
+    assert job.status == "queued"
+    monkeypatch.setattr(render_export_task, "delay", real_delay)
+    # A job queued a moment ago is left alone: its message may still be on its way.
+    assert resume_export_jobs_task() == 0
+    later = timezone.now() + services.QUEUED_STALE_AFTER + timedelta(seconds=1)
+    assert services.export_jobs_resume(now=later) == 1
+    job.refresh_from_db()
+    assert (job.status, job.rows_done) == ("done", 6)
+    assert services.export_jobs_resume(now=later) == 0
+
+
+def test_the_sweeper_takes_over_a_job_whose_worker_died(staff, dataset):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = ExportJob.objects.create(kind="organisations", format="csv", requested_by=staff)
+    started = timezone.now() - services.STALE_AFTER - timedelta(minutes=1)
+    ExportJob.objects.filter(pk=job.pk).update(status="running", started_at=started)
+    assert services.export_jobs_resume(now=started + timedelta(minutes=1)) == 0  # still busy
+    assert services.export_jobs_resume() == 1
+    job.refresh_from_db()
+    assert job.status == "done" and job.file

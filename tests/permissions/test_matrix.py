@@ -15,8 +15,16 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.permissions.policy import POLICY, SAME, expected_allowed
-from tests.permissions.world import ROLES, build_world, client_for
+from tests.permissions.policy import (
+    ANY,
+    OTHER_OBJECTS,
+    POLICY,
+    SAME,
+    expected_allowed,
+    expected_allowed_on_other,
+    other_kwargs,
+)
+from tests.permissions.world import ROLES, add_other_objects, build_world, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +48,11 @@ def all_patterns() -> list[tuple[str | None, str]]:
 _CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
 
 
-def fill(route: str, name: str | None, world) -> str | None:
+def fill(route: str, name: str | None, world, overrides: dict | None = None) -> str | None:
     """The route with its kwargs filled from the world, or None if a kwarg has no value."""
     from tests.permissions.policy import kwargs_for
 
-    values = kwargs_for(name, world)
+    values = {**kwargs_for(name, world), **(overrides or {})}
     missing = []
 
     def sub(match):
@@ -70,9 +78,44 @@ def policy_for(name: str | None):
     return None
 
 
+def missing_policies(patterns=None) -> list[str]:
+    patterns = all_patterns() if patterns is None else patterns
+    return sorted({name for name, _ in patterns if name and policy_for(name) is None})
+
+
 def test_every_url_name_has_a_policy():
-    missing = sorted({name for name, _ in all_patterns() if name and policy_for(name) is None})
+    missing = missing_policies()
     assert not missing, f"URL names without a permission policy: {missing}"
+
+
+def test_control_a_url_missing_from_the_policy_is_reported(monkeypatch):
+    """Control: take one page out of the policy and the check names it."""
+    from tests.permissions import policy
+
+    trimmed = {k: v for k, v in policy.POLICY.items() if k != "backoffice:export"}
+    monkeypatch.setattr("tests.permissions.test_matrix.POLICY", trimmed)
+    assert missing_policies() == ["backoffice:export"]
+
+
+def test_every_route_outside_the_django_admin_is_named():
+    """The walk judges routes by name: an unnamed route would escape the policy. (The Django
+    admin's unnamed routes redirect to its named ones, which are walked.)"""
+    unnamed = [route for name, route in all_patterns() if not name and "/admin/" not in route]
+    assert not unnamed, f"routes without a name (so without a policy): {unnamed}"
+
+
+def test_every_walked_route_can_be_filled_from_the_world(world):
+    """A route whose path kwargs the world cannot fill would be skipped silently."""
+    skipped = []
+    for name, route in all_patterns():
+        policy = policy_for(name)
+        if not name or name.startswith("admin:") or policy is None or not policy.methods:
+            continue
+        if route.startswith("^") or "(?P" in route:
+            continue  # regex routes: the API's catch-all 404
+        if fill(route, name, world) is None:
+            skipped.append(name)
+    assert not skipped, f"routes the matrix cannot fill (add their kwargs): {skipped}"
 
 
 LOGIN_MARKERS = ("/account/login/", "/admin/login/", "/account/two-factor/")
@@ -99,17 +142,34 @@ def _request(client, method: str, path: str):
     return client.post(path, {})
 
 
-def observe(world, role: str, methods=("GET",)) -> dict:
-    """{(name, method): (path, status, refused)} for every fillable named route."""
+def _other_routes() -> dict[str, str]:
+    """Routes walked a second time with other objects: those with a path kwarg of
+    OTHER_OBJECTS whose policy admits a scoped role (public and signed-link routes excluded)."""
+    routes = {}
+    for name, route in all_patterns():
+        policy = policy_for(name)
+        if not name or policy is None or policy.allowed is SAME or policy.allowed == ANY:
+            continue
+        kwargs = {m.group("name") for m in _CONVERTER.finditer(route)}
+        if kwargs & set(OTHER_OBJECTS):
+            routes[name] = route
+    return routes
+
+
+def observe(world, role: str, methods=("GET",), *, other: bool = False) -> dict:
+    """{(name, method): (path, status, refused)} for every fillable named route; with `other`,
+    for the routes of _other_routes() filled with the other objects."""
     client = client_for(world, role)
     seen = {}
+    overrides = other_kwargs(world) if other else None
+    wanted = _other_routes() if other else None
     for name, route in all_patterns():
-        if not name:
+        if not name or (wanted is not None and name not in wanted):
             continue
         policy = policy_for(name)
         if policy is None:
             continue
-        path = fill(route, name, world)
+        path = fill(route, name, world, overrides)
         if path is None:
             continue
         for method in methods:
@@ -124,29 +184,42 @@ def observe(world, role: str, methods=("GET",)) -> dict:
 def world(settings):
     settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
     settings.RATELIMIT_ENABLED = False
-    return build_world()
+    return add_other_objects(build_world())
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_permission_matrix(world, role):
-    seen = observe(world, role, methods=("GET", "POST"))
-    assert len(seen) > 100, "the walk filled too few routes: is the world complete?"
+def _judge(seen: dict, role: str, expected, label: str = "") -> list[str]:
     problems = []
     for (name, method), (path, status, was_refused) in sorted(seen.items()):
         policy = policy_for(name)
         if status >= 500:
-            problems.append(f"{method} {path} ({name}): {status}")
+            problems.append(f"{method} {path} ({name}{label}): {status}")
             continue
         if policy.allowed is SAME:
             continue  # compared across roles in test_link_pages_ignore_the_role
-        allowed = expected_allowed(policy, role, method)
+        allowed = expected(policy, role, method)
         # POST is judged for pages that take nothing else (an empty form may fail validation,
         # but it must not be refused to a role that may use the page).
         judged = method == "GET" or "GET" not in policy.methods
         if allowed and was_refused and judged and _checks_allowed(name, policy):
-            problems.append(f"{method} {path} ({name}): refused ({status}) but allowed")
+            problems.append(f"{method} {path} ({name}{label}): refused ({status}) but allowed")
         if not allowed and not was_refused:
-            problems.append(f"{method} {path} ({name}): answered {status} but must be refused")
+            problems.append(
+                f"{method} {path} ({name}{label}): answered {status} but must be refused"
+            )
+    return problems
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix(world, role):
+    """Every route for this role on the world's objects (campaign C, event X, organisation A's
+    booking, ...), then the object-scoped routes again on objects outside the role's scope
+    (campaign D, event Y, organisation B's booking, another journalist's invitation, ...)."""
+    seen = observe(world, role, methods=("GET", "POST"))
+    assert len(seen) > 100, "the walk filled too few routes: is the world complete?"
+    problems = _judge(seen, role, expected_allowed)
+    other = observe(world, role, methods=("GET", "POST"), other=True)
+    assert len(other) > 25, "the second walk filled too few routes"
+    problems += _judge(other, role, expected_allowed_on_other, ", other objects")
     assert not problems, f"role {role}:\n" + "\n".join(problems)
 
 
@@ -198,3 +271,26 @@ def test_control_the_matrix_notices_a_staff_flag_check(settings, monkeypatch):
     assert expected_allowed(policy, "admin_no_staff", "GET")
     assert not refused(client_for(world, "staff_checkin_x").get(path))
     assert not expected_allowed(policy, "staff_checkin_x", "GET")
+
+
+def test_control_the_second_walk_notices_a_missing_object_scope(settings, monkeypatch):
+    """Control: with the campaign dashboard's scope widened to every campaign, campaign C's
+    manager opens campaign D's dashboard, which the second walk's judgement calls a violation
+    (the first walk, on campaign C, cannot see it)."""
+    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.RATELIMIT_ENABLED = False
+    world = add_other_objects(build_world())
+    name = "backoffice:campaign_dashboard"
+    assert name in _other_routes()
+    route = dict((n, r) for n, r in all_patterns() if n)[name]
+    path = fill(route, name, world, other_kwargs(world))
+    assert path.rstrip("/").endswith(str(world.campaign_d.pk))
+    client = client_for(world, "manager_c")
+    assert refused(client.get(path))
+    from events.models import Campaign
+
+    monkeypatch.setattr("backoffice.views.campaigns_visible", lambda user: Campaign.objects.all())
+    assert not refused(client.get(path))
+    policy = policy_for(name)
+    assert expected_allowed(policy, "manager_c", "GET")
+    assert not expected_allowed_on_other(policy, "manager_c", "GET")

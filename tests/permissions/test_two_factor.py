@@ -190,3 +190,23 @@ def test_a_backup_code_verifies_once(client, admin_user):
     for device in devices_for_user(admin_user):
         device.throttle_reset()
     assert client.post(reverse("accounts:otp_verify"), {"token": codes[1]}).status_code == 302
+
+
+def test_turning_it_on_and_replacing_the_device_are_audited(client, admin_user):
+    from privacy.models import AuditEntry
+
+    client.force_login(admin_user)
+    for replaced in (0, 1):
+        client.get(reverse("accounts:otp_setup"))
+        device = TOTPDevice.objects.get(user=admin_user, confirmed=False)
+        client.post(
+            reverse("accounts:otp_setup"), {"token": current_code(device)}, REMOTE_ADDR="192.0.2.9"
+        )
+        entry = AuditEntry.objects.filter(action="two_factor.enable").latest("id")
+        assert (entry.actor_id, entry.object_type, entry.object_id) == (
+            admin_user.pk,
+            "accounts.user",
+            str(admin_user.pk),
+        )
+        assert (entry.ip_address, entry.details) == ("192.0.2.9", {"replaced": replaced})
+    assert AuditEntry.objects.filter(action="two_factor.enable").count() == 2

@@ -303,3 +303,50 @@ def build_world() -> World:  # noqa: PLR0915 - one flat list of objects reads be
         "mailings:unsubscribe": o["unsubscribe_token"],
     }
     return w
+
+
+def add_other_objects(world: World) -> World:
+    """Objects the scoped roles must NOT reach, for the matrix's second walk: event Y's money
+    and organisation B's membership and API key (organisation B's booking, event Y, campaign D
+    and event Y's certificate run are in the world already), another journalist's invitation
+    and another ambassador's availability. Kept out of build_world so other tests that use the
+    world see the same objects as before."""
+    from api.services import api_token_create
+    from payments.models import Invoice, Payment
+    from press.models import Journalist, PressInvitation
+    from schools.models import AvailabilityWindow
+    from tests.schools.conftest import AmbassadorFactory
+
+    o = world.objects
+    o["payment_other"] = Payment.objects.create(
+        registration=o["reg_y"],
+        stripe_session_id="cs_test_matrix_other",
+        amount_cents=12100,
+        status=Payment.Status.PAID,
+    )
+    invoice = Invoice.objects.get(pk=o["invoice"].pk)
+    invoice.pk = None
+    invoice.registration = o["reg_y"]
+    invoice.number, invoice.key, invoice.sequence = "WS2030-00003", "matrix-other", 3
+    invoice.issue_date = date(2030, 1, 4)
+    invoice.save()
+    o["invoice_other"] = invoice
+    o["membership_b"] = Membership.objects.get(user=world.users["org_b_member"])
+    o["api_token_b"], _raw = api_token_create(organisation=o["org_b"], name="Ander systeem")
+    other = Journalist.objects.create(
+        person=PersonFactory(email="verslaggever@weekblad.example.nl"),
+        outlet=o["journalist"].outlet,
+        media_type="national",
+        legal_basis="consent",
+        agreed_on=date(2026, 1, 15),
+    )
+    o["press_invitation_other"] = PressInvitation.objects.create(
+        moment=o["moment"], journalist=other
+    )
+    o["window_other"] = AvailabilityWindow.objects.create(
+        ambassador=AmbassadorFactory(person__email="andere-ambassadeur@example.nl"),
+        weekday=2,
+        start_time="09:00",
+        end_time="12:00",
+    )
+    return world

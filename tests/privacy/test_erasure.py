@@ -6,13 +6,14 @@ JSON column of every model in the project looking for those strings.
 """
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 
@@ -47,12 +48,33 @@ ANSWER = "Notenallergie Xylofoon"
 NEEDLES = [NAME, "Xylofoonbouwer", EMAIL.lower(), "xylofoon-erase", PHONE, "9876 5432", ANSWER]
 
 
+# Column types that hold text, by the database's own type name: char/varchar/text, JSON, and
+# PostgreSQL's inet. Judged by column type rather than field class, so file paths
+# (FileField), IP addresses and any field class added later are searched too.
+TEXT_COLUMN_TYPES = ("char", "text", "json", "inet", "clob")
+
+
 def text_fields(model) -> list[str]:
-    return [
-        f.attname
-        for f in model._meta.concrete_fields
-        if isinstance(f, models.CharField | models.TextField | models.JSONField)
-    ]
+    fields = []
+    for f in model._meta.concrete_fields:
+        column_type = (f.db_type(connection) or "").lower()
+        if any(kind in column_type for kind in TEXT_COLUMN_TYPES) or isinstance(
+            f, models.CharField | models.TextField | models.JSONField | models.FileField
+        ):
+            fields.append(f.attname)
+    return fields
+
+
+def test_the_search_covers_every_text_column_type():
+    """Control: file paths, e-mail, URL and JSON columns are searched, numbers are not."""
+    from backoffice.models import ExportJob
+    from communications.models import Certificate, OutboxMail
+    from privacy.models import AuditEntry as Entry
+
+    assert "pdf" in text_fields(Certificate) and "file" in text_fields(ExportJob)
+    assert {"to_email", "context"} <= set(text_fields(OutboxMail))
+    assert "ip_address" in text_fields(Entry) or connection.vendor == "sqlite"
+    assert "rows_done" not in text_fields(ExportJob)
 
 
 def find_personal_data() -> list[tuple[str, str, str]]:
@@ -66,7 +88,7 @@ def find_personal_data() -> list[tuple[str, str, str]]:
             continue
         for row in model._default_manager.values_list("pk", *fields).iterator():
             for field, value in zip(fields, row[1:], strict=True):
-                text = json.dumps(value) if not isinstance(value, str) else value
+                text = value if isinstance(value, str) else json.dumps(value, default=str)
                 for needle in NEEDLES:
                     if needle.lower() in (text or "").lower():
                         hits.append((model._meta.label, field, text[:120]))
@@ -257,3 +279,24 @@ def test_erasure_of_an_unknown_address_is_a_field_error(organiser):
     with pytest.raises(RuleViolation):
         person_erase(email="geen-adres", user=organiser)
     assert not AuditEntry.objects.filter(action="privacy.erase").exists()
+
+
+def test_erasure_deletes_back_office_export_files(spread_person, organiser, settings, tmp_path):
+    """Export files copy people out of the tables (the search above cannot see them): an
+    erasure deletes every finished one; the job rows stay without a file."""
+    from backoffice.models import ExportJob
+    from backoffice.tasks import render_export_task
+
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    job = ExportJob.objects.create(kind="attendees", format="csv", requested_by=organiser)
+    render_export_task(job.pk)
+    job.refresh_from_db()
+    path = job.file.path
+    with open(path, encoding="utf-8-sig") as handle:
+        assert EMAIL in handle.read()
+    result = person_erase(email=EMAIL, user=organiser)
+    job.refresh_from_db()
+    assert result.export_files == 1 and not job.file and job.status == "done"
+    assert not os.path.exists(path)
+    entry = AuditEntry.objects.get(action="privacy.erase")
+    assert entry.details["export_files"] == 1

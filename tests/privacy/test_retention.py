@@ -163,3 +163,16 @@ def test_press_responses_of_an_old_media_moment_are_blanked_journalist_stays(set
     j.person.refresh_from_db()
     # The journalist is on the press list, not an event attendee: their profile stays.
     assert j.person.name == "Pers Persoon"
+
+
+def test_the_periodic_job_is_scheduled_and_anonymises(old_event, settings):
+    """The retention run is a periodic job: celery beat has it, and the task does the run."""
+    from config.celery import app
+    from privacy.tasks import anonymise_expired_task
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "privacy.tasks.anonymise_expired_task" in scheduled
+    assert "privacy.tasks.anonymise_expired_task" in app.tasks
+    assert anonymise_expired_task() == 1
+    assert not Person.objects.filter(anonymised_at__isnull=True).exists()
