@@ -19,6 +19,7 @@ from common.permissions import (
     CAMPAIGN_MANAGER,
     CHECKIN_STAFF,
     organiser_roles,
+    user_has_confirmed_device,
     user_may_use_django_admin,
 )
 
@@ -32,6 +33,9 @@ class OrganiserMenu:
     django_admin: bool = False  # the Django admin ("Back office")
     dashboards: bool = False  # back-office dashboards (administrators, campaign managers)
     checkin_events: list = field(default_factory=list)  # check-in staff's upcoming events
+    # Every organiser role may turn on two-factor login (administrators must); the link shows
+    # until a device is confirmed, also for check-in staff, who never see the dashboards.
+    two_factor_setup: bool = False
 
     def __bool__(self) -> bool:
         return self.admin or self.dashboards or bool(self.checkin_events)
@@ -60,6 +64,7 @@ def organiser_menu_for(user) -> OrganiserMenu:
         django_admin=user_may_use_django_admin(user),
         dashboards=is_admin or CAMPAIGN_MANAGER in roles,
         checkin_events=checkin_events,
+        two_factor_setup=not user_has_confirmed_device(user),
     )
 
 

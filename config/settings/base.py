@@ -316,6 +316,13 @@ PRESS_MATERIAL_ROOT = Path(
 # Export files (personal data) live OUTSIDE MEDIA_ROOT: only the back-office view serves them.
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "private" / "exports")))
 BACKOFFICE_EXPORT_SYNC_MAX_ROWS = env.int("BACKOFFICE_EXPORT_SYNC_MAX_ROWS", default=5000)
+# A finished export file is a copy of personal data outside the tables: deleted after this.
+BACKOFFICE_EXPORT_KEEP_DAYS = env.int("BACKOFFICE_EXPORT_KEEP_DAYS", default=7)
+# Queues an export job again when its task was lost (backoffice.services.export_jobs_resume).
+CELERY_BEAT_SCHEDULE["backoffice-resume-exports"] = {
+    "task": "backoffice.tasks.resume_export_jobs_task",
+    "schedule": 300.0,
+}
 PRESS_MATERIAL_MAX_BYTES = env.int("PRESS_MATERIAL_MAX_BYTES", default=20 * 1024 * 1024)
 PRESS_REMINDER_DAYS = env.int("PRESS_REMINDER_DAYS", default=3)
 PRESS_MAX_REMINDERS = env.int("PRESS_MAX_REMINDERS", default=2)

@@ -220,3 +220,13 @@ def test_the_sweeper_takes_over_a_job_whose_worker_died(staff, dataset):
     assert services.export_jobs_resume() == 1
     job.refresh_from_db()
     assert job.status == "done" and job.file
+
+
+def test_every_beat_entry_names_a_registered_task_and_the_export_sweeper_is_one(settings):
+    """A sweeper that is not scheduled never runs: a lost export task would stay queued."""
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled <= set(app.tasks)
+    assert "backoffice.tasks.resume_export_jobs_task" in scheduled

@@ -81,6 +81,14 @@ def _menu(user):
     return menu
 
 
+def _device_queries(user) -> int:
+    from django_otp import user_has_device
+
+    with CaptureQueriesContext(connection) as queries:
+        user_has_device(user, confirmed=True)
+    return len(queries)
+
+
 def test_menu_queries_do_not_grow_with_links():
     now = timezone.now()
     upcoming = [EventFactory(starts_at=now + timedelta(days=d)) for d in (1, 2, 3, 4)]
@@ -92,7 +100,9 @@ def test_menu_queries_do_not_grow_with_links():
             menu = _menu(user)
         counts[key] = len(queries)
         assert not menu.admin and not menu.dashboards and not menu.django_admin
-    assert counts == {"few": 2, "many": 2}  # the roles, then the events
+    # The roles, the events, then django_otp's device lookup (one query per device kind).
+    device = _device_queries(few)
+    assert counts == {"few": 2 + device, "many": 2 + device}
     # Upcoming events in order; an ended event is no longer offered.
     assert [e.pk for e in _menu(many).checkin_events] == [e.pk for e in upcoming]
 
@@ -103,7 +113,7 @@ def test_menu_queries_do_not_grow_with_links():
     organiser_roles(manager)  # the view's own check already read the roles
     with CaptureQueriesContext(connection) as queries:
         menu = _menu(manager)
-    assert len(queries) == 0
+    assert len(queries) == _device_queries(manager)  # only whether 2FA is on
     assert menu.dashboards and not menu.admin and not menu.checkin_events
 
 
@@ -133,3 +143,24 @@ def test_staff_account_without_roles_is_the_compatibility_administrator():
     body.force_login(limited)
     shown = hrefs(body.get(reverse("home")).content.decode())
     assert reverse("backoffice:index") in shown and reverse("admin:index") not in shown
+
+
+ORGANISER_ROLES = {"checkin_x", "staff_checkin_x", "manager_c", "admin", "admin_no_staff"}
+
+
+def test_every_organiser_role_is_offered_two_factor_login_until_it_is_on(world):
+    """Check-in staff never see the dashboards, where the set-up page is also linked, so the
+    menu offers it to every organiser role; an account with a confirmed device is not asked."""
+    from django_otp import user_has_device
+
+    setup = reverse("accounts:otp_setup")
+    for role in ROLES:
+        client = client_for(world, role)
+        shown = setup in hrefs(client.get(reverse("home")).content.decode())
+        user = world.users.get(role)
+        has_device = user is not None and user_has_device(user, confirmed=True)
+        assert shown == (role in ORGANISER_ROLES and not has_device), role
+        if shown:
+            assert client.get(setup).status_code == 200, role
+    # The administrators in the world have a verified device: no link for them.
+    assert world.users["admin"] and user_has_device(world.users["admin"], confirmed=True)
