@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -75,6 +76,20 @@ class Event(models.Model):
     waitlist_offer_hours = models.PositiveIntegerField(
         _("hours a waiting-list offer stays open"), default=48
     )
+    # The refund policy for paid tickets cancelled before the cancellation deadline (applied by
+    # payments.services.tickets_cancelled): per ticket, price x percent / 100 minus the fee,
+    # never below zero. The defaults (100%, no fee) are a full refund.
+    refund_percent = models.PositiveSmallIntegerField(
+        _("refund on cancellation (percentage of the ticket price)"),
+        default=100,
+        validators=[MaxValueValidator(100)],
+        help_text=_("100 is a full refund, 0 is no refund."),
+    )
+    refund_fee_cents = models.PositiveIntegerField(
+        _("cancellation fee per ticket (cents, incl. VAT)"),
+        default=0,
+        help_text=_("Kept from the refund of every cancelled paid ticket."),
+    )
     # Incremented on every change attendees must hear about; it is the iCalendar SEQUENCE.
     revision = models.PositiveIntegerField(_("revision"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -97,6 +112,13 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=Q(max_tickets_per_booking__gte=1), name="event_max_tickets_positive"
             ),
+            models.CheckConstraint(
+                condition=Q(refund_percent__gte=0) & Q(refund_percent__lte=100),
+                name="event_refund_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_fee_cents__gte=0), name="event_refund_fee_not_negative"
+            ),
         ]
         indexes = [models.Index(fields=["status", "starts_at"]), models.Index(fields=["kind"])]
 
@@ -106,6 +128,11 @@ class Event(models.Model):
     @property
     def is_online(self) -> bool:
         return bool(self.online_url) and not self.venue_name
+
+    @property
+    def refund_is_full(self) -> bool:
+        """Whether a cancelled paid ticket gets its whole price back."""
+        return self.refund_percent >= 100 and self.refund_fee_cents <= 0
 
     def registration_is_open(self, at=None) -> bool:
         at = at or timezone.now()

@@ -16,8 +16,10 @@ def on_registration_created(*, registration) -> None:
 
 def on_tickets_cancelled(*, tickets) -> None:
     """Tickets were cancelled (by the attendee, booker, organisation or organiser): refund
-    what was paid for them in full (the cancellation deadline, checked by the caller, is the
-    policy) and issue a credit note; an unpaid invoice is credited instead."""
+    what was paid for them under the event's refund policy (percent of the price minus a
+    fee per ticket; in full by default or when the event itself was cancelled) and issue a
+    credit note for the refunded part; an unpaid invoice is credited in full instead. The
+    caller has checked the cancellation deadline."""
     from . import services
 
     services.tickets_cancelled(tickets=tickets)

@@ -6,8 +6,11 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from common.money import format_euros
 from common.permissions import events_for, scope_events
+from events.models import Event
 from participants.models import Registration, Ticket
 
 from .models import Invoice, Payment, Refund
@@ -29,24 +32,32 @@ class TicketLine:
         return self.quantity * self.unit_price_cents
 
 
-def ticket_lines(*, tickets) -> list[TicketLine]:
-    """Group tickets by ticket type (paid types only), in ticket-type order."""
-    grouped: OrderedDict[int, list] = OrderedDict()
+def ticket_lines(*, tickets, amounts: dict[int, int] | None = None) -> list[TicketLine]:
+    """Group tickets by ticket type (paid types only), in ticket-type order.
+
+    With `amounts` (ticket id -> cents) a line's unit price is that amount instead of the
+    ticket price (a partial refund): tickets of one type with different amounts get a line
+    each, and tickets with nothing to credit are left out.
+    """
+    grouped: OrderedDict[tuple[int, int], list] = OrderedDict()
     for ticket in sorted(
         tickets, key=lambda t: (t.ticket_type.position, t.ticket_type.name, t.ticket_type_id)
     ):
         if ticket.ticket_type.price_cents <= 0:
             continue
-        grouped.setdefault(ticket.ticket_type_id, []).append(ticket)
+        unit = ticket.ticket_type.price_cents if amounts is None else amounts.get(ticket.pk, 0)
+        if unit <= 0:
+            continue
+        grouped.setdefault((ticket.ticket_type_id, unit), []).append(ticket)
     return [
         TicketLine(
             ticket_type_id=type_id,
             name=group[0].ticket_type.name,
             quantity=len(group),
-            unit_price_cents=group[0].ticket_type.price_cents,
+            unit_price_cents=unit,
             vat_rate=group[0].ticket_type.vat_rate,
         )
-        for type_id, group in grouped.items()
+        for (type_id, unit), group in grouped.items()
     ]
 
 
@@ -58,6 +69,149 @@ def registration_ticket_lines(*, registration: Registration, statuses=None) -> l
 
 def registration_amount_due(*, registration: Registration) -> int:
     return sum(line.gross_cents for line in registration_ticket_lines(registration=registration))
+
+
+# --- Refund policy (events.Event.refund_percent / refund_fee_cents) --------------------------
+
+
+def refund_cents_by_policy(*, price_cents: int, percent: int, fee_cents: int) -> int:
+    """One cancelled ticket's refund: price x percent / 100, rounded down to whole cents (so
+    never above the percentage), minus the fee, and never below zero."""
+    return max(0, price_cents * percent // 100 - fee_cents)
+
+
+def refund_amount_for_ticket(ticket: Ticket, *, event: Event | None = None) -> int:
+    """What cancelling this ticket refunds under its event's policy (cents), before the cap
+    of what is left on the payment. Free tickets refund nothing. A cancelled event refunds
+    in full: the organiser called it off, so the booker's cancellation policy does not apply."""
+    price = ticket.ticket_type.price_cents
+    if price <= 0:
+        return 0
+    event = event or ticket.event
+    if event.status == Event.Status.CANCELLED:
+        return price
+    return refund_cents_by_policy(
+        price_cents=price, percent=event.refund_percent, fee_cents=event.refund_fee_cents
+    )
+
+
+def cancellation_refund_amounts(*, tickets, event: Event, cap: int) -> dict[int, int]:
+    """Per ticket (id -> cents) what cancelling refunds under the policy, the total never
+    above `cap` (what is left to refund on the payment). Tickets are taken in id order and
+    the last ones give way, so the same tickets always give the same split."""
+    amounts: dict[int, int] = {}
+    left = max(cap, 0)
+    for ticket in sorted(tickets, key=lambda t: t.pk):
+        amount = min(refund_amount_for_ticket(ticket, event=event), left)
+        amounts[ticket.pk] = amount
+        left -= amount
+    return amounts
+
+
+def payment_to_refund_get(*, registration_id: int) -> Payment | None:
+    """The online payment that cancelled tickets of a booking are refunded from: the first
+    one received and not yet refunded in full."""
+    return (
+        Payment.objects.filter(
+            registration_id=registration_id,
+            status__in=(Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED),
+        )
+        .order_by("paid_at", "pk")
+        .first()
+    )
+
+
+def payment_refundable_cents(payment: Payment) -> int:
+    """What may still be refunded: the amount minus our refunds that did not fail, minus
+    what Stripe reported refunded beyond our succeeded ones (refunds made in the Stripe
+    dashboard have no row here; Stripe would refuse a refund above the rest)."""
+    sums = payment.refunds.aggregate(
+        open_or_done=Sum("amount_cents", filter=~Q(status=Refund.Status.FAILED), default=0),
+        done=Sum("amount_cents", filter=Q(status=Refund.Status.SUCCEEDED), default=0),
+    )
+    outside = max(0, payment.amount_refunded_cents - sums["done"])
+    return payment.amount_cents - sums["open_or_done"] - outside
+
+
+@dataclass(frozen=True)
+class CancellationRefund:
+    """What cancelling paid tickets gives back, for the booker's pages and mails (cents)."""
+
+    price_cents: int
+    refund_cents: int
+    policy_text: str
+
+    @property
+    def is_full(self) -> bool:
+        return self.refund_cents >= self.price_cents
+
+
+def cancellation_refund_get(*, tickets) -> CancellationRefund | None:
+    """What cancelling these (still active) tickets would refund now, the way
+    services.tickets_cancelled will work it out. None when none of them was paid online
+    (free tickets, a booking paid by invoice or not paid yet): nothing goes back by iDEAL or
+    card then."""
+    tickets = [t for t in tickets if t.ticket_type.price_cents > 0]
+    price = refund = 0
+    event = None
+    by_registration: dict[int, list[Ticket]] = {}
+    for ticket in tickets:
+        by_registration.setdefault(ticket.registration_id, []).append(ticket)
+    for registration_id, group in by_registration.items():
+        payment = payment_to_refund_get(registration_id=registration_id)
+        if payment is None:
+            continue
+        event = event or Event.objects.get(pk=group[0].event_id)
+        amounts = cancellation_refund_amounts(
+            tickets=group, event=event, cap=payment_refundable_cents(payment)
+        )
+        price += sum(t.ticket_type.price_cents for t in group)
+        refund += sum(amounts.values())
+    if event is None:
+        return None
+    return CancellationRefund(
+        price_cents=price, refund_cents=refund, policy_text=refund_policy_text(event)
+    )
+
+
+def cancelled_ticket_refund_get(*, ticket: Ticket) -> CancellationRefund | None:
+    """What the policy refunded for a ticket that was cancelled (for its cancellation mail).
+    None when the ticket is not cancelled (a handed-over ticket also gets that mail) or was
+    not paid online."""
+    if ticket.status != Ticket.Status.CANCELLED or ticket.ticket_type.price_cents <= 0:
+        return None
+    if not Payment.objects.filter(
+        registration_id=ticket.registration_id, status__in=Payment.RECEIVED
+    ).exists():
+        return None
+    event = Event.objects.get(pk=ticket.event_id)
+    return CancellationRefund(
+        price_cents=ticket.ticket_type.price_cents,
+        refund_cents=refund_amount_for_ticket(ticket, event=event),
+        policy_text=refund_policy_text(event),
+    )
+
+
+def refund_policy_text(event: Event) -> str:
+    """The event's refund policy in one sentence, in the active language; empty for a full
+    refund (the default, which needs no words)."""
+    if event.refund_is_full:
+        return ""
+    if event.refund_percent <= 0:
+        return _("Cancelled tickets are not refunded.")
+    if event.refund_fee_cents <= 0:
+        return _("If you cancel, %(percent)s%% of the ticket price is refunded.") % {
+            "percent": event.refund_percent
+        }
+    if event.refund_percent >= 100:
+        return _(
+            "If you cancel, the ticket price is refunded minus a cancellation fee of %(fee)s "
+            "per ticket."
+        ) % {"fee": format_euros(event.refund_fee_cents)}
+    return _(
+        "If you cancel, %(percent)s%% of the ticket price is refunded, minus a cancellation "
+        "fee of %(fee)s per ticket."
+    ) % {"percent": event.refund_percent, "fee": format_euros(event.refund_fee_cents)}
 
 
 def scoped_events(user) -> QuerySet:

@@ -13,13 +13,14 @@ from decimal import Decimal
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
 from common.money import format_euros
 from communications.services import mail_enqueue
+from events.models import Event
 from participants.models import Registration, Ticket
 
 from . import selectors, stripe_gateway
@@ -518,10 +519,13 @@ def refund_create(
     reason: str,
     idempotency_key: str,
     tickets=(),
+    ticket_amounts: dict[int, int] | None = None,
 ) -> Refund:
     """Record a refund and send it to Stripe after commit. The same key is the same refund.
 
-    Issues a credit note when the booking has an invoice. Call inside a transaction.
+    Issues a credit note when the booking has an invoice: for `tickets`, one line per ticket
+    type at the ticket price, or at the part refunded when `ticket_amounts` (ticket id ->
+    cents, adding up to amount_cents) says so. Call inside a transaction.
     """
     with transaction.atomic():
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
@@ -563,6 +567,7 @@ def refund_create(
                 amount_cents=amount_cents,
                 key=f"credit:refund:{refund.pk}",
                 refund=refund,
+                ticket_amounts=ticket_amounts,
             )
         mail_enqueue(
             key=f"payment_refunded:{refund.pk}",
@@ -585,15 +590,8 @@ def refund_create(
 
 
 def _refundable_cents(payment: Payment) -> int:
-    """What may still be refunded: the amount minus our refunds that did not fail, minus
-    what Stripe reported refunded beyond our succeeded ones (refunds made in the Stripe
-    dashboard have no row here; Stripe would refuse a refund above the rest)."""
-    sums = payment.refunds.aggregate(
-        open_or_done=Sum("amount_cents", filter=~Q(status=Refund.Status.FAILED), default=0),
-        done=Sum("amount_cents", filter=Q(status=Refund.Status.SUCCEEDED), default=0),
-    )
-    outside = max(0, payment.amount_refunded_cents - sums["done"])
-    return payment.amount_cents - sums["open_or_done"] - outside
+    # One rule for services and the booker's pages (selectors.cancellation_refund_get).
+    return selectors.payment_refundable_cents(payment)
 
 
 def _queue_refund_send(refund_id: int) -> None:
@@ -707,44 +705,56 @@ def refund_by_organiser(
 
 
 def tickets_cancelled(*, tickets) -> None:
-    """Refund cancelled paid tickets in full (the cancellation deadline is the policy and is
-    checked by the registration services) and credit them on the invoice.
+    """Refund cancelled paid tickets under their event's refund policy and credit them on the
+    invoice. The cancellation deadline is checked by the registration services; the policy
+    (events.Event.refund_percent / refund_fee_cents) sets how much of each ticket comes back:
+    price x percent / 100 minus the fee, never below zero and never more than is left on the
+    payment. A refund of nothing makes no Stripe call and issues no credit note.
 
     Precondition: called inside the cancelling transaction, event lock held.
     """
     by_registration: dict[int, list[Ticket]] = {}
     for ticket in tickets:
         by_registration.setdefault(ticket.registration_id, []).append(ticket)
+    events: dict[int, Event] = {}
     for registration_id, group in by_registration.items():
         group = [t for t in group if t.ticket_type.price_cents > 0]
         if not group:
             continue
         amount = sum(t.ticket_type.price_cents for t in group)
         ticket_key = "-".join(str(t.pk) for t in sorted(group, key=lambda t: t.pk))
-        payment = (
-            Payment.objects.filter(
-                registration_id=registration_id,
-                status__in=(Payment.Status.PAID, Payment.Status.PARTIALLY_REFUNDED),
-            )
-            .order_by("paid_at", "pk")
-            .first()
-        )
+        payment = selectors.payment_to_refund_get(registration_id=registration_id)
         if payment is not None:
-            remaining = _refundable_cents(payment)
-            if remaining > 0:
+            if Refund.objects.filter(
+                idempotency_key=f"refund-{payment.pk}-tickets-{ticket_key}"
+            ).exists():
+                continue  # a repeated hook: the refund (and its credit note) exists
+            event_id = group[0].event_id
+            if event_id not in events:
+                events[event_id] = Event.objects.get(pk=event_id)
+            amounts = selectors.cancellation_refund_amounts(
+                tickets=group, event=events[event_id], cap=_refundable_cents(payment)
+            )
+            refund_cents = sum(amounts.values())
+            if refund_cents > 0:
                 refund_create(
                     payment=payment,
-                    amount_cents=min(amount, remaining),
+                    amount_cents=refund_cents,
                     reason=Refund.Reason.CANCELLED,
+                    # The same key as before the policy existed: the same tickets are the
+                    # same refund, whatever the policy says by the time a hook is repeated.
                     idempotency_key=f"refund-{payment.pk}-tickets-{ticket_key}",
                     tickets=group,
+                    ticket_amounts=amounts,
                 )
             continue
         original = Invoice.objects.filter(
             registration_id=registration_id, kind=Invoice.Kind.INVOICE
         ).first()
         if original is not None:
-            # Pay-by-invoice booking: the credit note lowers (or returns) what is owed.
+            # Pay-by-invoice booking: nothing was paid online, so the credit note lowers (or
+            # returns) what is owed for the whole tickets; the refund policy is about money
+            # that goes back.
             credit = credit_note_issue(
                 original=original,
                 tickets=group,
@@ -888,21 +898,38 @@ def credit_note_issue(
     amount_cents: int,
     key: str,
     refund: Refund | None = None,
+    ticket_amounts: dict[int, int] | None = None,
 ) -> Invoice:
     """A credit note against `original`: one negative line per ticket type, or (for a refund
-    of a free amount) one line at the original's VAT rate."""
+    of a free amount) one line at the original's VAT rate.
+
+    With `ticket_amounts` (a refund under the event's policy) each line credits the part of
+    the ticket price that was refunded, VAT split at the ticket type's rate, so the credit
+    note totals exactly the refund (Dutch rules: credit what was actually returned)."""
     language = original.language
+    tickets = list(tickets)
+    if ticket_amounts is not None and all(
+        ticket_amounts.get(t.pk, 0) == t.ticket_type.price_cents
+        for t in tickets
+        if t.ticket_type.price_cents > 0
+    ):
+        ticket_amounts = None  # whole tickets: the usual lines
     with translation.override(language):
         if tickets:
+            description = (
+                _("Credit: %(event)s, ticket %(type)s")
+                if ticket_amounts is None
+                else _("Credit: %(event)s, ticket %(type)s (partial refund)")
+            )
+            title = original.registration.event.title
             lines = [
                 _line(
-                    description=_("Credit: %(event)s, ticket %(type)s")
-                    % {"event": original.registration.event.title, "type": line.name},
+                    description=description % {"event": title, "type": line.name},
                     quantity=-line.quantity,
                     unit_price_cents=line.unit_price_cents,
                     rate=line.vat_rate,
                 )
-                for line in selectors.ticket_lines(tickets=tickets)
+                for line in selectors.ticket_lines(tickets=tickets, amounts=ticket_amounts)
             ]
         else:
             first = original.lines.first()

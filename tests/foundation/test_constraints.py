@@ -146,3 +146,23 @@ def test_one_active_participation_per_organisation_and_week():
         status=CampaignParticipation.Status.CANCELLED
     )
     CampaignParticipationFactory(event=participation.event, organisation=participation.organisation)
+
+
+@pytest.mark.parametrize("percent", [101, 150, -1])
+def test_event_refund_percent_stays_between_0_and_100(percent):
+    event = EventFactory()
+    assert_rejected(lambda: Event.objects.filter(pk=event.pk).update(refund_percent=percent))
+
+
+def test_event_refund_percent_range_is_its_own_named_constraint():
+    # 101 passes the unsigned-column check; only event_refund_percent_range stops it.
+    event = EventFactory()
+    with pytest.raises(IntegrityError, match="event_refund_percent_range"), transaction.atomic():
+        Event.objects.filter(pk=event.pk).update(refund_percent=101)
+
+
+def test_event_refund_fee_cannot_be_negative_and_the_bounds_are_accepted():
+    event = EventFactory()
+    assert_rejected(lambda: Event.objects.filter(pk=event.pk).update(refund_fee_cents=-1))
+    Event.objects.filter(pk=event.pk).update(refund_percent=0, refund_fee_cents=0)
+    Event.objects.filter(pk=event.pk).update(refund_percent=100, refund_fee_cents=10**6)
