@@ -109,17 +109,26 @@ def _places_left(
 
 
 def _capacity_check(
-    *, event: Event, wanted: Counter, ticket_types: dict[int, TicketType] | None = None
+    *,
+    event: Event,
+    wanted: Counter,
+    ticket_types: dict[int, TicketType] | None = None,
+    already_written: bool = False,
 ) -> None:
     """Raise sold_out / ticket_type_sold_out unless ``wanted`` ({ticket type id: places})
     fits. Precondition: as ``_places_left``. ``ticket_types`` ({id: type}, covering
     ``wanted``): rows the caller already read in this transaction, so they are not read again
     under the lock. Ticket-type capacity is edited without the event lock, so a read made just
-    before the lock is as current as one made under it."""
+    before the lock is as current as one made under it. ``already_written``: this transaction
+    has inserted the wanted tickets already (they are in the count)."""
     types = ticket_types if ticket_types is not None else TicketType.objects.in_bulk(list(wanted))
     types = {pk: types[pk] for pk in wanted}
     event_left, type_left = _places_left(event=event, ticket_types=list(types.values()))
     total = sum(wanted.values())
+    if already_written:
+        # What was left for this booking is what is left now plus what it took.
+        event_left = None if event_left is None else event_left + total
+        type_left = {pk: left + wanted.get(pk, 0) for pk, left in type_left.items()}
     if event_left is not None and total > event_left:
         raise RuleViolation(
             _("Sorry, this event is fully booked.")
@@ -409,17 +418,50 @@ def _booking_write(
     language: str,
     payment_method: str,
 ) -> Registration:
-    """Create the booking, its tickets and answers, queue mails and call payments.
+    """Check capacity, then create the booking (``_booking_rows``) and call payments.
 
     Precondition: the caller holds ``lock_event(event.pk)``, validated the input and checked
-    the registration rules; this function checks capacity itself, first, under that lock.
-    Every write is one statement per table (the lock is held until commit).
+    the registration rules.
     """
     _capacity_check(
         event=event,
         wanted=Counter(tt.pk for _p, tt, _a in attendees),
         ticket_types={tt.pk: tt for _p, tt, _a in attendees},
     )
+    reg = _booking_rows(
+        event=event,
+        booker=booker,
+        attendees=attendees,
+        organisation=organisation,
+        language=language,
+        payment_method=payment_method,
+    )
+    _booking_payments(reg, attendees)
+    return reg
+
+
+def _booking_payments(reg: Registration, attendees) -> None:
+    """Hand a booking with paid tickets to payments (an invoice booking gets its invoice
+    number here). Precondition: the caller holds the event lock, which is always taken before
+    the invoice counter's, so the two never wait for each other in opposite orders."""
+    if reg.status != Registration.Status.PENDING_APPROVAL and any(
+        not tt.is_free for _p, tt, _a in attendees
+    ):
+        payment_hooks.on_registration_created(registration=reg)
+
+
+def _booking_rows(
+    *,
+    event: Event,
+    booker: Person,
+    attendees: list[tuple[Person, TicketType, dict[int, str]]],
+    organisation: Organisation | None,
+    language: str,
+    payment_method: str,
+) -> Registration:
+    """Insert the booking, its tickets and answers (one statement per table) and queue its
+    mails; no capacity check and no payments. The status follows ``event``'s rules: approval,
+    or a payment hold for paid tickets paid online, else confirmed."""
     any_paid = any(not tt.is_free for _p, tt, _a in attendees)
     now = timezone.now()
     if event.requires_approval:
@@ -459,8 +501,6 @@ def _booking_write(
         _mail_booker(reg, template="booking_pending_approval", key=f"booking_pending:{reg.pk}")
     elif status == Registration.Status.CONFIRMED:
         _confirm_tickets_and_mail(reg, tickets)
-    if any_paid and status != Registration.Status.PENDING_APPROVAL:
-        payment_hooks.on_registration_created(registration=reg)
     # The tickets as written (person and ticket type attached), for a caller that renders the
     # new booking at once: it need not read them back while the lock is still held.
     reg.created_tickets = tickets
@@ -568,26 +608,40 @@ def registration_create(
             ),
         ]
         _insert_people([booker, *people])
+        # The booking's own rows do not depend on other bookings either: written before the
+        # lock too, so the lock is held only for the checks and the commit. A check that
+        # fails below rolls everything back; until the commit no other booking sees them.
+        # (The status follows the rules as read before the lock; an organiser switching
+        # approval on at that very moment does not apply to a booking already being made.)
+        chosen = [
+            (person, a.ticket_type, a.answers) for person, a in zip(people, clean, strict=True)
+        ]
+        reg = _booking_rows(
+            event=event,
+            booker=booker,
+            attendees=chosen,
+            organisation=organisation,
+            language=language,
+            payment_method=payment_method,
+        )
         event = lock_event(event.pk)
         # Under the lock only what depends on other bookings: the rules that may have
         # changed meanwhile (the organiser may have closed or cancelled the event), this
-        # booking's addresses, the count and the inserts.
+        # booking's addresses and the count, which includes this booking's own tickets.
         _check_registration_window(event)
         _check_duplicate_emails(
             event=event,
             emails=[(f"attendees.{i}.email", a.email) for i, a in enumerate(clean)],
             new_people=[booker, *people],
         )
-        return _booking_write(
+        _capacity_check(
             event=event,
-            booker=booker,
-            attendees=[
-                (person, a.ticket_type, a.answers) for person, a in zip(people, clean, strict=True)
-            ],
-            organisation=organisation,
-            language=language,
-            payment_method=payment_method,
+            wanted=Counter(tt.pk for _p, tt, _a in chosen),
+            ticket_types={tt.pk: tt for _p, tt, _a in chosen},
+            already_written=True,
         )
+        _booking_payments(reg, chosen)
+        return reg
 
 
 def _locked_registration(registration: Registration) -> tuple[Event, Registration]:
