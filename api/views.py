@@ -261,6 +261,8 @@ class BookingListCreateView(OrganisationApiView):
                 organisation=self.organisation,
                 language=language,
                 payment_method=v["payment_method"],
+                # idempotent_call owns the transaction and rolls it back on any error
+                savepoint=False,
             )
             _use_created_tickets(registration)
             selectors.booking_prefetch_for_output(registration=registration)

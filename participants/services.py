@@ -538,14 +538,19 @@ def registration_create(
     organisation_name: str = "",
     language: str = "nl",
     payment_method: str = "online",
+    savepoint: bool = True,
 ) -> Registration:
     """Book places for one or more attendees. See docs/contracts.md for the status rules.
 
     `organisation_kvk` (+ `organisation_name`) names the employer a public booking is made for:
     it is found by KvK number or created, in this transaction, so a refused booking leaves no
     organisation behind. `organisation` (a row) is for callers that already know it (portal, API).
+
+    ``savepoint=False`` is for a caller that opened the transaction itself and rolls all of
+    it back when this raises (the API's Idempotency-Key wrapper): the savepoint would only
+    cost two round trips to the database.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         # Validate before taking the lock: bad input never queues behind other bookings and
         # the lock is held only for what depends on them (e-mail addresses, places).
         passed = event

@@ -77,3 +77,66 @@ def test_booking_mails_are_one_insert_and_people_one_insert():
     assert Person.objects.filter(email__startswith="d").count() == 3
     assert Ticket.objects.filter(registration=reg).count() == 3
     assert OutboxMail.objects.filter(event=event).count() == 4
+
+
+def _api_booking(client, event, tt, n: int, key: str):
+    return client.post(
+        "/api/v1/bookings/",
+        {
+            "event": event.pk,
+            "booker": {"name": "HR", "email": f"hr{n}@example.nl"},
+            "attendees": [{"name": f"D {n}", "email": f"d{n}@example.nl", "ticket_type": tt.pk}],
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_api_booking_writes_first_locks_last_and_needs_no_savepoint():
+    """The event lock is held only for the checks and the commit: every insert of the booking
+    comes before it. The API owns the transaction, so no savepoint round trips either."""
+    from tests.api.conftest import make_token_client
+
+    client = make_token_client()
+    event = EventFactory(capacity=10)
+    tt = TicketTypeFactory(event=event)
+    with CaptureQueriesContext(connection) as ctx:
+        response = _api_booking(client, event, tt, 1, "k-1")
+    assert response.status_code == 201, response.json()
+    statements = [q["sql"] for q in ctx.captured_queries]
+    # One transaction and nothing nested in it: the test's own transaction turns the
+    # request's BEGIN into the one SAVEPOINT seen here.
+    assert len([s for s in statements if s.upper().startswith("SAVEPOINT")]) == 1
+    if connection.vendor == "postgresql":
+        lock = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
+        inserts = [i for i, s in enumerate(statements) if s.startswith("INSERT")]
+        tables = {statements[i].split('"')[1] for i in inserts if i < lock}
+        assert {
+            "participants_person",
+            "participants_registration",
+            "participants_ticket",
+            "communications_outboxmail",
+        } <= tables
+        # After the lock: the checks, then only the stored response (no more inserts).
+        assert [i for i in inserts if i > lock] == []
+
+
+def test_api_booking_refused_under_the_lock_leaves_nothing_and_the_key_free():
+    from api.models import IdempotencyRecord
+    from participants.models import Registration
+    from tests.api.conftest import make_token_client
+
+    client = make_token_client()
+    event = EventFactory(capacity=1)
+    tt = TicketTypeFactory(event=event)
+    assert _api_booking(client, event, tt, 1, "first").status_code == 201
+    before = (Person.objects.count(), OutboxMail.objects.count())
+    refused = _api_booking(client, event, tt, 2, "second")
+    assert refused.status_code == 409 and refused.json()["code"] == "sold_out"
+    assert (Person.objects.count(), OutboxMail.objects.count()) == before
+    assert Registration.objects.filter(event=event).count() == 1
+    assert not IdempotencyRecord.objects.filter(key="second").exists()
+    # A place frees up: the same key books now (the refusal stored nothing to replay).
+    event.capacity = 2
+    event.save()
+    assert _api_booking(client, event, tt, 2, "second").status_code == 201
