@@ -81,6 +81,12 @@ class _Compiled:
             self.slots.append(slots)
         self.compiler = compiler
         self.db = alias
+        # What results_iter() would work out on every call (the columns' from-database
+        # converters), worked out once.
+        fields = [col[0] for col in compiler.select[: compiler.col_count]]
+        if compiler.has_composite_fields(fields):
+            raise TypeError("PreparedQuery does not support composite primary keys")
+        self.converters = compiler.get_converters(fields)
         if self.iterable is ModelIterable:
             select, klass_info = compiler.select, compiler.klass_info
             self.model = klass_info["model"]
@@ -106,9 +112,10 @@ class _Compiled:
         compiler = self.compiler
         if compiler.has_extra_select:
             rows = [row[: compiler.col_count] for row in rows]
-        rows = compiler.results_iter([rows], tuple_expected=self.iterable is ValuesListIterable)
+        if self.converters:
+            rows = compiler.apply_converters(rows, self.converters)
         if self.iterable is ValuesListIterable:
-            return list(rows)
+            return [tuple(row) for row in rows]
         objects = []
         for row in rows:
             obj = self.model.from_db(self.db, self.init_list, row[self.model_slice])
