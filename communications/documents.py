@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from common.errors import RuleViolation
 from events.models import Event
 from participants.models import CampaignParticipation, Ticket
+from privacy.audit import audit_record
 
 from .models import Certificate, CertificateRun
 from .renderers import pdf
@@ -348,10 +349,12 @@ def _store(certificate: Certificate, content: bytes) -> None:
     Certificate.objects.filter(pk=certificate.pk).update(pdf=certificate.pdf.name)
 
 
-def certificate_issue(*, ticket: Ticket) -> Certificate:
+def certificate_issue(*, ticket: Ticket, user=None, request=None) -> Certificate:
     """Issue (or return the existing) certificate of attendance for one checked-in ticket.
 
     Renders and stores the PDF and queues the certificate_issued mail in the same transaction.
+    Issued by an organiser (`user`): audited as `certificate.issue` (ids only; the certificate
+    carries the holder's name). Returning an existing certificate writes nothing.
     """
     with transaction.atomic():
         # Only the ticket row: the event row is the booking lock (events.locking) and must not
@@ -376,24 +379,46 @@ def certificate_issue(*, ticket: Ticket) -> Certificate:
         certificate.save()
         _store(certificate, pdf.render_certificate_pdf(certificate_doc(certificate)))
         _queue_certificate_mail(certificate)
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="certificate.issue",
+                obj=certificate,
+                request=request,
+                event_id=certificate.event_id,
+                ticket_id=locked.pk,
+            )
         return certificate
 
 
-def certificate_revoke(*, certificate: Certificate) -> Certificate:
+def certificate_revoke(*, certificate: Certificate, user=None, request=None) -> Certificate:
+    """Revoke a certificate: its verification page then says "revoked" and nothing more.
+    Idempotent; revoked by an organiser (`user`) it is audited once, as `certificate.revoke`."""
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
+            if user is not None:
+                audit_record(
+                    actor=user,
+                    action="certificate.revoke",
+                    obj=locked,
+                    request=request,
+                    event_id=locked.event_id,
+                    kind=locked.kind,
+                )
         return locked
 
 
-def certificate_run_start(*, event: Event, kind: str, user=None) -> CertificateRun:
+def certificate_run_start(*, event: Event, kind: str, user=None, request=None) -> CertificateRun:
     """Create a run for every eligible attendee (event) or organisation (campaign week).
 
     Returns the active run instead when one is queued or running; a run that made no progress
     for STALE_RUN_AFTER (a lost task) has its tasks queued again, which is safe because every
-    task only issues what is still missing.
+    task only issues what is still missing. Started by an organiser (`user`), a new run is
+    audited as `certificate_run.start` and a re-queued stale one as `certificate_run.restart`;
+    returning a run that is still moving writes nothing.
     """
     if kind not in Certificate.Kind.values:
         raise RuleViolation(
@@ -416,6 +441,15 @@ def certificate_run_start(*, event: Event, kind: str, user=None) -> CertificateR
             if active.updated_at < timezone.now() - STALE_RUN_AFTER:
                 active.save(update_fields=["updated_at"])
                 transaction.on_commit(lambda: _queue_run(active))
+                if user is not None:
+                    audit_record(
+                        actor=user,
+                        action="certificate_run.restart",
+                        obj=active,
+                        request=request,
+                        event_id=event.pk,
+                        kind=kind,
+                    )
             return active
         run = CertificateRun.objects.create(
             event=event,
@@ -424,6 +458,16 @@ def certificate_run_start(*, event: Event, kind: str, user=None) -> CertificateR
             created_by=user,
             lanes=run_lanes(),
         )
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="certificate_run.start",
+                obj=run,
+                request=request,
+                event_id=event.pk,
+                kind=kind,
+                total=run.total,
+            )
         transaction.on_commit(lambda: _queue_run(run))
         return run
 

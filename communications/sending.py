@@ -33,6 +33,7 @@ tree (same headers and structure, a tenth of the sender's CPU less).
 import functools
 import hashlib
 import logging
+import re
 import smtplib
 import threading
 import time
@@ -451,6 +452,35 @@ def _release(mail_ids: list[int]) -> None:
     )
 
 
+# An enhanced status code ("5.1.1") says why without saying to whom.
+_ENHANCED_CODE = re.compile(rb"\b[245]\.\d{1,3}\.\d{1,3}\b")
+
+
+def failure_log_reason(exc: Exception) -> str:
+    """The failure as it may go into a log line: exception type, SMTP reply code and enhanced
+    status code only. SMTP reply texts often quote the recipient ("550 5.1.1 <x@y>: no such
+    user"), and log lines outlive erasure requests; the full text stays on the outbox row
+    (`last_error`), which the privacy services do reach."""
+    code: int | None = None
+    text = b""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = list(exc.recipients.values())
+        if replies:
+            code, message = replies[0]
+            text = message if isinstance(message, bytes) else str(message).encode()
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+        message = exc.smtp_error
+        text = message if isinstance(message, bytes) else str(message).encode()
+    parts = [type(exc).__name__]
+    if code is not None:
+        parts.append(f"smtp_code={int(code)}")
+    enhanced = _ENHANCED_CODE.search(text)
+    if enhanced:
+        parts.append(f"status={enhanced.group().decode()}")
+    return " ".join(parts)
+
+
 def _record_failure(mail: OutboxMail, exc: Exception) -> SendOutcome:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     now = timezone.now()
@@ -458,7 +488,7 @@ def _record_failure(mail: OutboxMail, exc: Exception) -> SendOutcome:
         OutboxMail.objects.filter(pk=mail.pk).update(
             status=OutboxMail.Status.FAILED, last_error=error, next_attempt_at=None, updated_at=now
         )
-        logger.error("mail %s failed permanently: %s", mail.pk, error)
+        logger.error("mail %s failed permanently: %s", mail.pk, failure_log_reason(exc))
         return SendOutcome(status=OutboxMail.Status.FAILED)
     delay = backoff_seconds(mail.attempts)
     OutboxMail.objects.filter(pk=mail.pk).update(
@@ -468,6 +498,10 @@ def _record_failure(mail: OutboxMail, exc: Exception) -> SendOutcome:
         updated_at=now,
     )
     logger.warning(
-        "mail %s failed (attempt %s), retry in %ss: %s", mail.pk, mail.attempts, delay, error
+        "mail %s failed (attempt %s), retry in %ss: %s",
+        mail.pk,
+        mail.attempts,
+        delay,
+        failure_log_reason(exc),
     )
     return SendOutcome(status=OutboxMail.Status.RETRYING, retry_in=delay)

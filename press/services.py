@@ -1,6 +1,11 @@
 """Press: all writes and rules. Every mail to a journalist goes through `_journalist_mail`, which
 refuses removed journalists, so a removal request stops every later mail at one place; press mail
-still waiting in the outbox at the removal is withdrawn by `journalist_remove`."""
+still waiting in the outbox at the removal is withdrawn by `journalist_remove`.
+
+Staff actions are audited in their transaction when the service is given the organiser (`user`,
+with the HTTP `request` for the address): ids, codes and counts only, never names or addresses.
+Called without `user` (a journalist's own removal link, or the school planning that records
+its own entry) they write no entry."""
 
 import datetime as dt
 import zipfile
@@ -16,9 +21,11 @@ from common.errors import RuleViolation
 from communications.models import OutboxMail
 from communications.services import mail_enqueue
 from events import services as event_services
+from events.locking import lock_event
 from events.models import Campaign, Event
 from organisations.models import Organisation, Region
 from participants.models import Person
+from privacy.audit import audit_record
 
 from . import selectors
 from .models import (
@@ -97,6 +104,8 @@ def journalist_add(
     region: Region | None = None,
     topics: str = "",
     language: str = "nl",
+    user=None,
+    request=None,
 ) -> Journalist:
     errors: dict[str, list[str]] = {}
     if not name.strip():
@@ -126,7 +135,7 @@ def journalist_add(
         person = Person.objects.create(
             name=name.strip(), email=email, preferred_language=language, organisation=outlet
         )
-        return Journalist.objects.create(
+        journalist = Journalist.objects.create(
             person=person,
             outlet=outlet,
             media_type=media_type,
@@ -135,21 +144,46 @@ def journalist_add(
             legal_basis=legal_basis,
             agreed_on=agreed_on,
         )
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="journalist.add",
+                obj=journalist,
+                request=request,
+                person_id=person.pk,
+                outlet_id=outlet.pk,
+                media_type=media_type,
+                legal_basis=legal_basis,
+            )
+        return journalist
 
 
-def journalist_remove(*, journalist: Journalist, note: str = "") -> Journalist:
+def journalist_remove(
+    *, journalist: Journalist, note: str = "", user=None, request=None
+) -> Journalist:
     """Take a journalist off the press list (their request or a staff action). Idempotent.
 
     The row stays, so the request is on record and the address is not added again by mistake;
-    `_journalist_mail` refuses every later mail.
+    `_journalist_mail` refuses every later mail. A removal by staff (`user`) is audited once,
+    when it happens (the note is free text and stays out of the entry).
     """
     with transaction.atomic():
         locked = Journalist.objects.select_for_update().get(pk=journalist.pk)
-        if locked.removed_at is None:
+        removed_now = locked.removed_at is None
+        if removed_now:
             locked.removed_at = timezone.now()
             locked.removal_note = note[:200]
             locked.save(update_fields=["removed_at", "removal_note"])
-        _press_mail_withdraw(email=locked.person.email)
+        withdrawn = _press_mail_withdraw(email=locked.person.email)
+        if removed_now and user is not None:
+            audit_record(
+                actor=user,
+                action="journalist.remove",
+                obj=locked,
+                request=request,
+                person_id=locked.person_id,
+                mails_withdrawn=withdrawn,
+            )
     journalist.removed_at, journalist.removal_note = locked.removed_at, locked.removal_note
     return journalist
 
@@ -193,6 +227,8 @@ def media_moment_create(
     description: str = "",
     embargo_until: dt.datetime | None = None,
     spokespersons: Iterable[Spokesperson] = (),
+    user=None,
+    request=None,
 ) -> MediaMoment:
     errors: dict[str, list[str]] = {}
     if not title.strip():
@@ -228,6 +264,16 @@ def media_moment_create(
             event=event, sub_kind=sub_kind, embargo_until=embargo_until
         )
         moment.spokespersons.set(list(spokespersons))
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="media_moment.create",
+                obj=moment,
+                request=request,
+                event_id=event.pk,
+                campaign_id=campaign.pk,
+                sub_kind=sub_kind,
+            )
     return moment
 
 
@@ -251,10 +297,12 @@ def _moment_mails(*, moment: MediaMoment, template: str, method: str, revision: 
     return count
 
 
-def media_moment_update(*, moment: MediaMoment, **changes) -> MediaMoment:
+def media_moment_update(*, moment: MediaMoment, user=None, request=None, **changes) -> MediaMoment:
     """Change time/place (through events.services.event_update, which bumps the revision and
     tells ticket holders) and send accepted journalists an updated calendar invitation.
-    `embargo_until`, `sub_kind` and `spokespersons` may be passed too; they change quietly."""
+    `embargo_until`, `sub_kind` and `spokespersons` may be passed too; they change quietly.
+    By staff (`user`), a save that changed something is audited as `media_moment.update` with
+    the changed field names."""
     own = {name: changes.pop(name) for name in ("embargo_until", "sub_kind") if name in changes}
     spokespersons = changes.pop("spokespersons", None)
     if "sub_kind" in own and own["sub_kind"] not in MediaMoment.SubKind.values:
@@ -262,6 +310,14 @@ def media_moment_update(*, moment: MediaMoment, **changes) -> MediaMoment:
             _("Choose the type of media moment."), code="invalid", field="sub_kind", conflict=False
         )
     with transaction.atomic():
+        # The staff form sends every field; the audit entry names the ones that changed.
+        before_event = {name: getattr(moment.event, name) for name in changes}
+        before_own = {name: getattr(moment, name) for name in own}
+        before_spokespersons = (
+            set(moment.spokespersons.values_list("pk", flat=True))
+            if spokespersons is not None
+            else None
+        )
         # Journalists hear of a new time or place through hooks.on_event_changed.
         event_services.event_update(event=moment.event, **changes)
         if own:
@@ -269,14 +325,45 @@ def media_moment_update(*, moment: MediaMoment, **changes) -> MediaMoment:
             for name, value in own.items():
                 setattr(moment, name, value)
         if spokespersons is not None:
-            moment.spokespersons.set(list(spokespersons))
+            spokespersons = list(spokespersons)
+            moment.spokespersons.set(spokespersons)
+        if user is not None:
+            fields = [n for n, v in before_event.items() if getattr(moment.event, n) != v]
+            fields += [n for n, v in before_own.items() if own[n] != v]
+            if before_spokespersons is not None and before_spokespersons != {
+                p.pk for p in spokespersons
+            }:
+                fields.append("spokespersons")
+            if fields:
+                audit_record(
+                    actor=user,
+                    action="media_moment.update",
+                    obj=moment,
+                    request=request,
+                    event_id=moment.event_id,
+                    fields=sorted(fields),
+                    revision=moment.event.revision,
+                )
     return moment
 
 
-def media_moment_cancel(*, moment: MediaMoment) -> MediaMoment:
+def media_moment_cancel(*, moment: MediaMoment, user=None, request=None) -> MediaMoment:
     """Cancel the moment; accepted journalists get a calendar cancellation (through
-    hooks.on_event_changed). Idempotent."""
-    event_services.event_cancel(event=moment.event)
+    hooks.on_event_changed). Idempotent: by staff (`user`), only the cancellation itself is
+    audited (`media_moment.cancel`), not a repeat."""
+    with transaction.atomic():
+        # The event lock (the one event_cancel takes too) makes the "was it still on?" answer
+        # hold until the cancellation is written, so two clicks give one audit entry.
+        was_cancelled = lock_event(moment.event_id).status == Event.Status.CANCELLED
+        event_services.event_cancel(event=moment.event)
+        if user is not None and not was_cancelled:
+            audit_record(
+                actor=user,
+                action="media_moment.cancel",
+                obj=moment,
+                request=request,
+                event_id=moment.event_id,
+            )
     return moment
 
 
@@ -299,6 +386,8 @@ def interview_slot_create(
     spokesperson: Spokesperson,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
+    user=None,
+    request=None,
 ) -> InterviewSlot:
     """Offer an interview slot. A spokesperson is never in two places at once: the overlap
     check and the insert run under a lock of the spokesperson row."""
@@ -318,6 +407,15 @@ def interview_slot_create(
             moment=moment, spokesperson=spokesperson, starts_at=starts_at, ends_at=ends_at
         )
         moment.spokespersons.add(spokesperson)
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="interview_slot.create",
+                obj=slot,
+                request=request,
+                moment_id=moment.pk,
+                spokesperson_id=spokesperson.pk,
+            )
     return slot
 
 
@@ -335,6 +433,8 @@ def interview_slot_update(
     spokesperson: Spokesperson,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
+    user=None,
+    request=None,
 ) -> InterviewSlot:
     """Move a free slot or give it to another spokesperson, under the same rule as
     interview_slot_create (no overlap, checked under the spokesperson lock). A booked slot
@@ -374,6 +474,15 @@ def interview_slot_update(
         locked.starts_at, locked.ends_at = starts_at, ends_at
         locked.save(update_fields=["spokesperson", "starts_at", "ends_at"])
         locked.moment.spokespersons.add(spokesperson)
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="interview_slot.update",
+                obj=locked,
+                request=request,
+                moment_id=locked.moment_id,
+                spokesperson_id=spokesperson.pk,
+            )
     return locked
 
 
@@ -381,10 +490,12 @@ def interview_slot_update(
 
 
 def press_invitations_send(
-    *, moment: MediaMoment, journalists: Iterable[Journalist], user=None
+    *, moment: MediaMoment, journalists: Iterable[Journalist], user=None, request=None
 ) -> list[PressInvitation]:
     """Invite each journalist once (a second send skips those already invited) and queue the
-    personal invitation. Removed journalists are skipped."""
+    personal invitation. Removed journalists are skipped. By staff (`user`), a send that
+    invited anyone is one `press_invitation.send` entry on the moment, with the journalist
+    ids."""
     if moment.event.status == Event.Status.CANCELLED:
         raise RuleViolation(_("This media moment has been cancelled."), code="already_cancelled")
     created = []
@@ -408,6 +519,16 @@ def press_invitations_send(
                 event_id=moment.event_id,
             )
             created.append(invitation)
+        if created and user is not None:
+            audit_record(
+                actor=user,
+                action="press_invitation.send",
+                obj=moment,
+                request=request,
+                event_id=moment.event_id,
+                count=len(created),
+                journalist_ids=[invitation.journalist_id for invitation in created],
+            )
     return created
 
 
@@ -661,14 +782,16 @@ def material_type_check(uploaded) -> str:
     return content_type
 
 
-def press_material_add(*, moment: MediaMoment, kind: str, title: str, file) -> PressMaterial:
+def press_material_add(
+    *, moment: MediaMoment, kind: str, title: str, file, user=None, request=None
+) -> PressMaterial:
     content_type = material_type_check(file)
     if kind not in PressMaterial.Kind.values:
         raise RuleViolation(
             _("Choose the kind of material."), code="invalid", field="kind", conflict=False
         )
     with transaction.atomic():
-        return PressMaterial.objects.create(
+        material = PressMaterial.objects.create(
             moment=moment,
             kind=kind,
             title=title.strip() or file.name,
@@ -676,6 +799,40 @@ def press_material_add(*, moment: MediaMoment, kind: str, title: str, file) -> P
             content_type=content_type,
             size=file.size,
         )
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="press_material.add",
+                obj=material,
+                request=request,
+                moment_id=moment.pk,
+                kind=kind,
+                size=material.size,
+            )
+        return material
+
+
+def press_material_delete(*, material: PressMaterial, user=None, request=None) -> None:
+    """Delete press material: the row, and its file once the deletion is committed (a rolled
+    back deletion must not leave a row without its file). Audited with the id it had."""
+    with transaction.atomic():
+        locked = PressMaterial.objects.select_for_update().filter(pk=material.pk).first()
+        if locked is None:
+            return
+        pk, moment_id, kind = locked.pk, locked.moment_id, locked.kind
+        storage, name = locked.file.storage, locked.file.name
+        locked.delete()
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="press_material.delete",
+                obj=(PressMaterial._meta.label_lower, pk),
+                request=request,
+                moment_id=moment_id,
+                kind=kind,
+            )
+        if name:
+            transaction.on_commit(lambda: storage.delete(name))
 
 
 # --- coverage ------------------------------------------------------------------
@@ -690,6 +847,8 @@ def coverage_add(
     estimated_reach: int = 0,
     kind: str = Coverage.Kind.ARTICLE,
     outlet: Organisation | None = None,
+    user=None,
+    request=None,
 ) -> Coverage:
     errors: dict[str, list[str]] = {}
     if not outlet_name.strip() and outlet is None:
@@ -703,7 +862,7 @@ def coverage_add(
             _("Please correct the marked fields."), code="invalid", conflict=False, errors=errors
         )
     with transaction.atomic():
-        return Coverage.objects.create(
+        coverage = Coverage.objects.create(
             moment=moment,
             outlet=outlet,
             outlet_name=outlet_name.strip() or outlet.name,
@@ -712,3 +871,14 @@ def coverage_add(
             estimated_reach=estimated_reach,
             kind=kind,
         )
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="coverage.add",
+                obj=coverage,
+                request=request,
+                moment_id=moment.pk,
+                kind=kind,
+                estimated_reach=estimated_reach,
+            )
+        return coverage

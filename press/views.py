@@ -277,7 +277,7 @@ def staff_invite(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             try:
                 sent = services.press_invitations_send(
-                    moment=moment, journalists=chosen, user=request.user
+                    moment=moment, journalists=chosen, user=request.user, request=request
                 )
             except RuleViolation as exc:
                 messages.error(request, exc.message)
@@ -316,6 +316,8 @@ def staff_material(request: HttpRequest, pk: int) -> HttpResponse:
                 kind=form.cleaned_data["kind"],
                 title=form.cleaned_data["title"],
                 file=form.cleaned_data["file"],
+                user=request.user,
+                request=request,
             )
         except RuleViolation as exc:
             form.add_rule_errors(exc)
@@ -354,6 +356,8 @@ def staff_moment_create(request: HttpRequest) -> HttpResponse:
                 campaign=data["campaign"],
                 title=data["title"],
                 sub_kind=data["sub_kind"],
+                user=request.user,
+                request=request,
                 **_moment_fields(data),
             )
         except RuleViolation as exc:
@@ -392,7 +396,7 @@ def staff_moment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("action") == "cancel":
-                services.media_moment_cancel(moment=moment)
+                services.media_moment_cancel(moment=moment, user=request.user, request=request)
                 messages.success(request, _("The media moment has been cancelled."))
                 return redirect("press:staff_moment_edit", pk=moment.pk)
             if form.is_valid():
@@ -401,6 +405,8 @@ def staff_moment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     moment=moment,
                     title=data["title"],
                     sub_kind=data["sub_kind"],
+                    user=request.user,
+                    request=request,
                     **_moment_fields(data),
                 )
                 messages.success(request, _("The media moment has been saved."))

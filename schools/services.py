@@ -3,6 +3,10 @@
 Every service runs inside transaction.atomic and raises common.errors.RuleViolation before
 anything is written (or inside the atomic block, so nothing stays written). Mails go through
 the outbox in the same transaction (communications.services.mail_enqueue).
+
+Planning actions by an organiser (`user`) are audited in that transaction too, with the HTTP
+request as `http_request` (`request` is the school's request here). The event and press
+services they call get no actor: the planning entry is the one record of the action.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from organisations.validators import normalise_brin, normalise_postcode
 from participants.models import Person
 from press import services as press_services
 from press.models import MediaMoment
+from privacy.audit import audit_record
 
 from . import selectors
 from .models import (
@@ -325,6 +330,7 @@ def school_session_assign(
     ambassador: Ambassador,
     slot: PreferredSlot,
     user=None,
+    http_request=None,
 ) -> SchoolSession:
     """Plan the session: the ambassador goes to the school in one of its preferred windows.
 
@@ -390,8 +396,64 @@ def school_session_assign(
         locked_request.status = SchoolSessionRequest.Status.PLANNED
         locked_request.save(update_fields=["status", "updated_at"])
         _session_mails(session, kind="planned")
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="school_session.assign",
+                obj=session,
+                request=http_request,
+                request_id=locked_request.pk,
+                request_status=locked_request.status,
+                ambassador_id=locked.pk,
+                event_id=event.pk,
+                slot_id=slot.pk,
+            )
     request.status = locked_request.status
     return session
+
+
+# An organiser may only close an open request or open a closed one by hand: "planned" and
+# "held" follow from a session (assign, complete), so setting them directly would leave a
+# request that claims a session it does not have.
+MANUAL_REQUEST_STATUSES = (SchoolSessionRequest.Status.OPEN, SchoolSessionRequest.Status.CANCELLED)
+
+
+def school_request_status_set(
+    *, school_request: SchoolSessionRequest, status: str, user=None, http_request=None
+) -> SchoolSessionRequest:
+    """Close an open request (no session wanted) or reopen a cancelled one, audited as
+    `school_request.status` with the old and new status. Setting the status it has is a
+    no-op. For the Django admin, whose request form would otherwise save any status."""
+    if status not in MANUAL_REQUEST_STATUSES:
+        raise RuleViolation(
+            _("A request becomes planned or held through its session, on the planning board."),
+            code="invalid",
+            field="status",
+            conflict=False,
+        )
+    with transaction.atomic():
+        locked = SchoolSessionRequest.objects.select_for_update().get(pk=school_request.pk)
+        old = locked.status
+        if old != status:
+            if old not in MANUAL_REQUEST_STATUSES:
+                raise RuleViolation(
+                    _("This request has a session; cancel the session instead."),
+                    code="not_allowed",
+                    field="status",
+                )
+            locked.status = status
+            locked.save(update_fields=["status", "updated_at"])
+            if user is not None:
+                audit_record(
+                    actor=user,
+                    action="school_request.status",
+                    obj=locked,
+                    request=http_request,
+                    old_status=old,
+                    status=status,
+                )
+    school_request.status = locked.status
+    return school_request
 
 
 def _lock_session(session: SchoolSession) -> SchoolSession:
@@ -403,7 +465,13 @@ def _lock_session(session: SchoolSession) -> SchoolSession:
 
 
 def school_session_reschedule(
-    *, session: SchoolSession, on: date, start_time: time, end_time: time, user=None
+    *,
+    session: SchoolSession,
+    on: date,
+    start_time: time,
+    end_time: time,
+    user=None,
+    http_request=None,
 ) -> SchoolSession:
     """Move a planned session; the school and the ambassador get an updated invitation."""
     starts_at = datetime.combine(on, start_time, tzinfo=AMSTERDAM)
@@ -442,11 +510,20 @@ def school_session_reschedule(
                 press_services.media_moment_update(
                     moment=moment, starts_at=starts_at, ends_at=ends_at
                 )
+            if user is not None:
+                audit_record(
+                    actor=user,
+                    action="school_session.reschedule",
+                    obj=locked,
+                    request=http_request,
+                    event_id=locked.event_id,
+                    revision=locked.event.revision,
+                )
     return locked
 
 
 def school_session_cancel(
-    *, session: SchoolSession, reopen: bool = True, user=None
+    *, session: SchoolSession, reopen: bool = True, user=None, http_request=None
 ) -> SchoolSession:
     """Cancel a planned session (calendar cancellation to both). With `reopen` the request
     goes back to the planning board for another ambassador; otherwise it is cancelled too.
@@ -472,10 +549,23 @@ def school_session_cancel(
         if moment is not None:
             # No session, nothing to report on: journalists who accepted get a cancellation.
             press_services.media_moment_cancel(moment=moment)
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="school_session.cancel",
+                obj=locked,
+                request=http_request,
+                event_id=locked.event_id,
+                request_id=request.pk,
+                request_status=request.status,
+                media_moment_id=moment.pk if moment is not None else None,
+            )
     return locked
 
 
-def school_session_media_moment_create(*, session: SchoolSession, user=None) -> MediaMoment:
+def school_session_media_moment_create(
+    *, session: SchoolSession, user=None, http_request=None
+) -> MediaMoment:
     """Open a planned session to the press: a media moment (work visit) at the session's time
     and place, linked to the session, to which the organiser then invites local and regional
     journalists through the press pages. Moving or cancelling the session later moves or
@@ -517,12 +607,25 @@ def school_session_media_moment_create(*, session: SchoolSession, user=None) -> 
         )
         locked.media_moment = moment.event
         locked.save(update_fields=["media_moment"])
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="school_session.media_moment_create",
+                obj=locked,
+                request=http_request,
+                media_moment_id=moment.pk,
+                media_event_id=moment.event_id,
+            )
     session.media_moment = moment.event
     return moment
 
 
-def school_session_complete(*, session: SchoolSession) -> SchoolSession:
-    """Mark a session as held (after it ended) and ask both sides for feedback. Idempotent."""
+def school_session_complete(
+    *, session: SchoolSession, user=None, http_request=None
+) -> SchoolSession:
+    """Mark a session as held (after it ended) and ask both sides for feedback. Idempotent.
+
+    Marked by an organiser (`user`) it is audited; the periodic job passes no user."""
     with transaction.atomic():
         locked = _lock_session(session)
         if locked.status == SchoolSession.Status.DONE:
@@ -539,6 +642,15 @@ def school_session_complete(*, session: SchoolSession) -> SchoolSession:
             status=SchoolSessionRequest.Status.DONE, updated_at=timezone.now()
         )
         _session_mails(locked, kind="feedback")
+        if user is not None:
+            audit_record(
+                actor=user,
+                action="school_session.complete",
+                obj=locked,
+                request=http_request,
+                request_id=locked.request_id,
+                request_status=SchoolSessionRequest.Status.DONE,
+            )
     return locked
 
 

@@ -277,7 +277,11 @@ def request_plan(request: HttpRequest, request_id: int) -> HttpResponse:
             )
             try:
                 session = services.school_session_assign(
-                    request=school_request, ambassador=ambassador, slot=slot, user=request.user
+                    request=school_request,
+                    ambassador=ambassador,
+                    slot=slot,
+                    user=request.user,
+                    http_request=request,
                 )
             except RuleViolation as exc:
                 error = exc.message
@@ -331,6 +335,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
                     start_time=data["start_time"],
                     end_time=data["end_time"],
                     user=request.user,
+                    http_request=request,
                 )
                 messages.success(
                     request, _("The session has been moved; both sides get an updated invitation.")
@@ -338,7 +343,10 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
                 return redirect(request.path)
             if action == "cancel" and cancel.is_valid():
                 services.school_session_cancel(
-                    session=session, reopen=cancel.cleaned_data["reopen"], user=request.user
+                    session=session,
+                    reopen=cancel.cleaned_data["reopen"],
+                    user=request.user,
+                    http_request=request,
                 )
                 messages.success(
                     request, _("The session has been cancelled; both sides have been told.")
@@ -346,7 +354,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
                 return redirect("schools:board")
             if action == "media_moment":
                 moment = services.school_session_media_moment_create(
-                    session=session, user=request.user
+                    session=session, user=request.user, http_request=request
                 )
                 messages.success(
                     request,
@@ -357,7 +365,9 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
                 region_id = session.request.school.region_id
                 return redirect(f"{invite}?region={region_id}" if region_id else invite)
             if action == "complete":
-                services.school_session_complete(session=session)
+                services.school_session_complete(
+                    session=session, user=request.user, http_request=request
+                )
                 messages.success(
                     request, _("The session is marked as held; feedback has been requested.")
                 )
