@@ -5,6 +5,7 @@ from django.utils.translation import ngettext
 from common.errors import RuleViolation
 
 from . import services
+from .documents import certificate_revoke
 from .models import Certificate, CertificateRun, OutboxMail
 
 
@@ -61,6 +62,16 @@ class CertificateAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         # Certificates are issued by communications.documents services only.
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Revoking goes through the service: audited once, at the service's own time.
+        if change and "revoked_at" in form.changed_data and obj.revoked_at is not None:
+            obj.revoked_at = Certificate.objects.get(pk=obj.pk).revoked_at
+            super().save_model(request, obj, form, change)
+            revoked = certificate_revoke(certificate=obj, user=request.user, request=request)
+            obj.revoked_at = revoked.revoked_at
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(CertificateRun)

@@ -76,7 +76,7 @@ def certificate_runs(request: HttpRequest, event_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             run = certificate_run_start(
-                event=event, kind=request.POST.get("kind", ""), user=request.user
+                event=event, kind=request.POST.get("kind", ""), user=request.user, request=request
             )
         except RuleViolation as exc:
             error = str(exc.message)

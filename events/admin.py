@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from common.errors import RuleViolation
 
 from .models import Campaign, Event, Question, TicketType
-from .services import NOTIFY_FIELDS, event_cancel, event_update
+from .services import event_save, ticket_type_delete, ticket_type_save
 
 
 @admin.register(Campaign)
@@ -37,26 +37,40 @@ class EventAdmin(admin.ModelAdmin):
     inlines = [TicketTypeInline, QuestionInline]
 
     def save_model(self, request, obj, form, change):
-        # Time/place changes and cancellation go through events.services so attendees get an
-        # updated or cancelled calendar invitation; everything else is a plain save.
-        moved = [name for name in form.changed_data if name in NOTIFY_FIELDS] if change else []
-        cancel = change and "status" in form.changed_data and obj.status == Event.Status.CANCELLED
-        if not moved and not cancel:
-            return super().save_model(request, obj, form, change)
-        old = Event.objects.get(pk=obj.pk)
-        new_values = {name: getattr(obj, name) for name in moved}
-        for name in moved:
-            setattr(obj, name, getattr(old, name))
-        if cancel:
-            obj.status = old.status
-        super().save_model(request, obj, form, change)
+        # Every save goes through events.services.event_save: time/place changes and
+        # cancellation reach attendees (updated or cancelled invitation), and each change is
+        # in the audit log.
         try:
-            if moved:
-                event_update(event=obj, **new_values)
-            if cancel:
-                event_cancel(event=obj)
+            event_save(
+                event=obj,
+                changed_fields=form.changed_data,
+                created=not change,
+                actor=request.user,
+                request=request,
+            )
         except RuleViolation as exc:
             self.message_user(request, str(exc.message), level=messages.ERROR)
+
+    def save_formset(self, request, form, formset, change):
+        # Ticket types through the services too, so they are audited; questions stay plain.
+        if formset.model is not TicketType:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for ticket_type in formset.deleted_objects:
+            ticket_type_delete(ticket_type=ticket_type, actor=request.user, request=request)
+        for ticket_type in formset.new_objects:
+            ticket_type_save(
+                ticket_type=ticket_type, created=True, actor=request.user, request=request
+            )
+        for ticket_type, changed in formset.changed_objects:
+            ticket_type_save(
+                ticket_type=ticket_type,
+                changed_fields=changed,
+                actor=request.user,
+                request=request,
+            )
+        formset.save_m2m()
+        return None
 
 
 @admin.register(TicketType)
@@ -66,6 +80,22 @@ class TicketTypeAdmin(admin.ModelAdmin):
     search_fields = ["name", "event__title"]
     list_select_related = ["event"]
     ordering = ["event", "position"]
+
+    def save_model(self, request, obj, form, change):
+        ticket_type_save(
+            ticket_type=obj,
+            changed_fields=form.changed_data,
+            created=not change,
+            actor=request.user,
+            request=request,
+        )
+
+    def delete_model(self, request, obj):
+        ticket_type_delete(ticket_type=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for ticket_type in queryset:
+            ticket_type_delete(ticket_type=ticket_type, actor=request.user, request=request)
 
 
 @admin.register(Question)

@@ -285,6 +285,8 @@ class JournalistListCreateView(StaffView):
                 legal_basis=v["legal_basis"],
                 agreed_on=v["agreed_on"],
                 language=v["language"],
+                user=request.user,
+                request=request,
             )
         return Response(JournalistOut(journalist).data, status=201)
 
@@ -376,6 +378,8 @@ class CoverageListCreateView(StaffView):
                 published_on=v["published_on"],
                 url=v["url"],
                 estimated_reach=v["estimated_reach"],
+                user=request.user,
+                request=request,
             )
         return Response(CoverageOut(coverage).data, status=201)
 

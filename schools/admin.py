@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from common.errors import RuleViolation
 
 from . import services
 from .models import (
@@ -72,6 +74,22 @@ class SchoolSessionRequestAdmin(admin.ModelAdmin):
     raw_id_fields = ["school", "contact"]
     readonly_fields = ["secret", "client_key", "client_fingerprint", "created_at", "updated_at"]
     inlines = [SlotInline]
+
+    def save_model(self, request, obj, form, change):
+        # A status change goes through the service: only open <-> cancelled by hand (planned
+        # and held follow from a session), and audited. Other fields are a plain save.
+        if not (change and "status" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        status = obj.status
+        obj.status = SchoolSessionRequest.objects.get(pk=obj.pk).status
+        super().save_model(request, obj, form, change)
+        try:
+            services.school_request_status_set(
+                school_request=obj, status=status, user=request.user, http_request=request
+            )
+        except RuleViolation as exc:
+            self.message_user(request, str(exc.message), level=messages.ERROR)
+        return None
 
 
 @admin.register(PreferredSlot)
