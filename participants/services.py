@@ -744,7 +744,7 @@ def _release(*, event: Event, tickets: list[Ticket], actor: str | None) -> None:
     for t in was_valid:
         _mail_ticket_cancelled(t, person=t.person)
     if actor is not None:
-        payment_hooks.on_tickets_cancelled(tickets=tickets)
+        payment_hooks.on_tickets_cancelled(tickets=tickets, by_organiser=actor == "organiser")
     _offer_free_places(event=event)
 
 

@@ -14,12 +14,13 @@ def on_registration_created(*, registration) -> None:
     services.registration_created(registration=registration)
 
 
-def on_tickets_cancelled(*, tickets) -> None:
+def on_tickets_cancelled(*, tickets, by_organiser: bool = False) -> None:
     """Tickets were cancelled (by the attendee, booker, organisation or organiser): refund
     what was paid for them under the event's refund policy (percent of the price minus a
     fee per ticket; in full by default or when the event itself was cancelled) and issue a
     credit note for the refunded part; an unpaid invoice is credited in full instead. The
-    caller has checked the cancellation deadline."""
+    caller has checked the cancellation deadline. ``by_organiser``: the organiser cancelled
+    them, which refunds in full whatever the policy."""
     from . import services
 
-    services.tickets_cancelled(tickets=tickets)
+    services.tickets_cancelled(tickets=tickets, by_organiser=by_organiser)

@@ -80,29 +80,34 @@ def refund_cents_by_policy(*, price_cents: int, percent: int, fee_cents: int) ->
     return max(0, price_cents * percent // 100 - fee_cents)
 
 
-def refund_amount_for_ticket(ticket: Ticket, *, event: Event | None = None) -> int:
+def refund_amount_for_ticket(
+    ticket: Ticket, *, event: Event | None = None, by_organiser: bool = False
+) -> int:
     """What cancelling this ticket refunds under its event's policy (cents), before the cap
-    of what is left on the payment. Free tickets refund nothing. A cancelled event refunds
-    in full: the organiser called it off, so the booker's cancellation policy does not apply."""
+    of what is left on the payment. Free tickets refund nothing. A cancelled event, or a
+    ticket the organiser cancels, refunds in full: the booker did not choose to cancel, so
+    their cancellation policy does not apply."""
     price = ticket.ticket_type.price_cents
     if price <= 0:
         return 0
     event = event or ticket.event
-    if event.status == Event.Status.CANCELLED:
+    if by_organiser or event.status == Event.Status.CANCELLED:
         return price
     return refund_cents_by_policy(
         price_cents=price, percent=event.refund_percent, fee_cents=event.refund_fee_cents
     )
 
 
-def cancellation_refund_amounts(*, tickets, event: Event, cap: int) -> dict[int, int]:
+def cancellation_refund_amounts(
+    *, tickets, event: Event, cap: int, by_organiser: bool = False
+) -> dict[int, int]:
     """Per ticket (id -> cents) what cancelling refunds under the policy, the total never
     above `cap` (what is left to refund on the payment). Tickets are taken in id order and
     the last ones give way, so the same tickets always give the same split."""
     amounts: dict[int, int] = {}
     left = max(cap, 0)
     for ticket in sorted(tickets, key=lambda t: t.pk):
-        amount = min(refund_amount_for_ticket(ticket, event=event), left)
+        amount = min(refund_amount_for_ticket(ticket, event=event, by_organiser=by_organiser), left)
         amounts[ticket.pk] = amount
         left -= amount
     return amounts

@@ -704,7 +704,7 @@ def refund_by_organiser(
         return refund
 
 
-def tickets_cancelled(*, tickets) -> None:
+def tickets_cancelled(*, tickets, by_organiser: bool = False) -> None:
     """Refund cancelled paid tickets under their event's refund policy and credit them on the
     invoice. The cancellation deadline is checked by the registration services; the policy
     (events.Event.refund_percent / refund_fee_cents) sets how much of each ticket comes back:
@@ -733,7 +733,10 @@ def tickets_cancelled(*, tickets) -> None:
             if event_id not in events:
                 events[event_id] = Event.objects.get(pk=event_id)
             amounts = selectors.cancellation_refund_amounts(
-                tickets=group, event=events[event_id], cap=_refundable_cents(payment)
+                tickets=group,
+                event=events[event_id],
+                cap=_refundable_cents(payment),
+                by_organiser=by_organiser,
             )
             refund_cents = sum(amounts.values())
             if refund_cents > 0:

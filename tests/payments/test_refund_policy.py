@@ -262,6 +262,22 @@ def test_a_cancelled_event_refunds_in_full_whatever_the_policy(
     assert Refund.objects.get().credit_note.total_gross_cents == -12100
 
 
+def test_a_ticket_the_organiser_cancels_refunds_in_full_whatever_the_policy(
+    fake_stripe, pay, paid_event, paid_type, django_capture_on_commit_callbacks
+):
+    """The booker did not choose to cancel: the policy (here: nothing back) is theirs."""
+    set_policy(paid_event, percent=0, fee_cents=500)
+    registration, payment = pay(paid_event, paid_type)
+    first, second = registration.tickets.order_by("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_cancel(ticket=first, actor="organiser")
+        ticket_cancel(ticket=second, actor="attendee")
+    (refund,) = Refund.objects.all()
+    assert refund.amount_cents == 12100
+    assert refund.idempotency_key == f"refund-{payment.pk}-tickets-{first.pk}"
+    assert refund.credit_note.total_gross_cents == -12100
+
+
 def test_invoice_booking_is_still_credited_in_full(fake_stripe, paid_event, paid_type):
     """Nothing was paid online: the credit note cancels what is owed, the policy is about
     money going back."""
