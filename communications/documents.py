@@ -123,6 +123,18 @@ def ticket_ics(*, ticket: Ticket, method: str) -> bytes:
     )
 
 
+def attendee_ics(*, event: Event, attendee: CalendarAttendee, method: str) -> bytes:
+    """A personal iTIP invite (REQUEST) or its withdrawal (CANCEL) of an event for one
+    addressee without a ticket: a school contact, an ambassador, a journalist."""
+    return render_ics(
+        events=[calendar_event(event)],
+        method=method,
+        organiser_name=settings.ORGANISER_NAME,
+        organiser_email=settings.ORGANISER_EMAIL,
+        attendee=attendee,
+    )
+
+
 def ticket_doc(ticket: Ticket) -> TicketDoc:
     event = ticket.event
     return TicketDoc(

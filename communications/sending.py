@@ -160,9 +160,12 @@ def render_parts(
 
         if loaded is None:
             loaded = {}
+        from .renderers.data import CalendarAttendee
+
+        recipient = CalendarAttendee(name=mail.to_name, email=mail.to_email, language=mail.language)
         with translation.override(mail.language):
             for spec in mail.attachments:
-                rendered.attachments.append(render_attachment(spec, loaded))
+                rendered.attachments.append(render_attachment(spec, loaded, recipient))
     return rendered
 
 

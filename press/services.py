@@ -87,7 +87,8 @@ def _journalist_mail(
 
 
 def _ics(moment: MediaMoment, method: str) -> list[dict]:
-    return [{"type": "ics", "event_id": moment.event_id, "method": method}]
+    # A personal invite (iTIP REQUEST/CANCEL) to the journalist the mail goes to.
+    return [{"type": "ics", "event_id": moment.event_id, "method": method, "attendee": "recipient"}]
 
 
 # --- press list ---------------------------------------------------------------------------

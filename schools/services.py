@@ -303,7 +303,10 @@ def _session_mails(session: SchoolSession, *, kind: str, method: str = "REQUEST"
     person = session.ambassador.person
     suffix = f":{event.revision}" if kind in ("changed", "cancelled") else ""
     attachments = (
-        [{"type": "ics", "event_id": event.pk, "method": method}] if kind != "feedback" else []
+        # A personal invite (iTIP REQUEST/CANCEL) to each recipient of the mail.
+        [{"type": "ics", "event_id": event.pk, "method": method, "attendee": "recipient"}]
+        if kind != "feedback"
+        else []
     )
     templates = {
         "planned": ("school_session_planned", "ambassador_session_assigned"),

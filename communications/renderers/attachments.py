@@ -34,7 +34,7 @@ def _ticket(ticket_id: int, loaded: dict | None = None):
     return ticket
 
 
-def _ticket_pdf(spec: dict, loaded: dict | None = None) -> tuple[str, bytes, str]:
+def _ticket_pdf(spec: dict, loaded: dict | None = None, recipient=None) -> tuple[str, bytes, str]:
     from communications.documents import ticket_pdf_bytes
 
     ticket = _ticket(int(spec["ticket_id"]), loaded)
@@ -44,8 +44,8 @@ def _ticket_pdf(spec: dict, loaded: dict | None = None) -> tuple[str, bytes, str
     return name, ticket_pdf_bytes(ticket), PDF
 
 
-def _ics(spec: dict, loaded: dict | None = None) -> tuple[str, bytes, str]:
-    from communications.documents import event_ics, ticket_ics
+def _ics(spec: dict, loaded: dict | None = None, recipient=None) -> tuple[str, bytes, str]:
+    from communications.documents import attendee_ics, event_ics, ticket_ics
     from events.models import Event
 
     method = str(spec.get("method", "REQUEST")).upper()
@@ -61,10 +61,16 @@ def _ics(spec: dict, loaded: dict | None = None) -> tuple[str, bytes, str]:
         event = Event.objects.filter(pk=int(spec["event_id"])).first()
         if event is None:
             raise AttachmentUnavailable(f"event {spec['event_id']} does not exist")
-        # iTIP REQUEST/CANCEL need an ATTENDEE; without a ticket this is a plain PUBLISH
-        # (a cancellation still arrives as STATUS:CANCELLED with the same UID and SEQUENCE).
-        content = event_ics(events=[event], method="PUBLISH", cancelled=method == "CANCEL")
-        method = "PUBLISH"
+        if spec.get("attendee") == "recipient" and recipient is not None and method != "PUBLISH":
+            # A personal invite to whoever the mail goes to (a school contact, an ambassador,
+            # a journalist): calendar clients update or remove the entry by UID and SEQUENCE.
+            # The address comes from the mail row, so the spec itself holds no personal data.
+            content = attendee_ics(event=event, attendee=recipient, method=method)
+        else:
+            # iTIP REQUEST/CANCEL need an ATTENDEE; without one this is a plain PUBLISH (a
+            # cancellation still arrives as STATUS:CANCELLED with the same UID and SEQUENCE).
+            content = event_ics(events=[event], method="PUBLISH", cancelled=method == "CANCEL")
+            method = "PUBLISH"
     # iTIP mail clients look at the method parameter of the content type.
     return (
         f"{slugify(event.title)[:40] or 'event'}.ics",
@@ -73,7 +79,9 @@ def _ics(spec: dict, loaded: dict | None = None) -> tuple[str, bytes, str]:
     )
 
 
-def _certificate_pdf(spec: dict, loaded: dict | None = None) -> tuple[str, bytes, str]:
+def _certificate_pdf(
+    spec: dict, loaded: dict | None = None, recipient=None
+) -> tuple[str, bytes, str]:
     from communications.documents import certificate_filename, certificate_pdf_bytes
     from communications.models import Certificate
 
@@ -87,7 +95,7 @@ def _certificate_pdf(spec: dict, loaded: dict | None = None) -> tuple[str, bytes
     return certificate_filename(certificate), certificate_pdf_bytes(certificate), PDF
 
 
-def _invoice_pdf(spec: dict, loaded: dict | None = None) -> tuple[str, bytes, str]:
+def _invoice_pdf(spec: dict, loaded: dict | None = None, recipient=None) -> tuple[str, bytes, str]:
     # Invoices belong to payments; dispatch when that renderer exists.
     try:
         renderers = importlib.import_module("payments.renderers")
@@ -109,8 +117,13 @@ RENDERERS = {
 }
 
 
-def render_attachment(spec: dict, loaded: dict | None = None) -> tuple[str, bytes, str]:
+def render_attachment(
+    spec: dict, loaded: dict | None = None, recipient=None
+) -> tuple[str, bytes, str]:
     """Render one attachment spec to (filename, content, mimetype).
+
+    `recipient` (a CalendarAttendee: the mail's own addressee) is the attendee of an .ics
+    spec that says ``"attendee": "recipient"``.
 
     `loaded` is an optional per-mail dict of rows already read: a confirmation carries the
     ticket PDF and the .ics of the same ticket, which then costs one query instead of two.
@@ -120,6 +133,6 @@ def render_attachment(spec: dict, loaded: dict | None = None) -> tuple[str, byte
     except (KeyError, TypeError) as exc:
         raise ValueError(f"unknown attachment spec {spec!r}") from exc
     try:
-        return renderer(spec, loaded)
+        return renderer(spec, loaded, recipient)
     except KeyError as exc:
         raise ValueError(f"attachment spec {spec!r} misses {exc}") from exc

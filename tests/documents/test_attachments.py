@@ -62,3 +62,24 @@ def test_ics_spec_without_ticket_is_a_publish():
         assert cal["METHOD"] == "PUBLISH" and mimetype.endswith("method=PUBLISH")
         (vevent,) = cal.walk("VEVENT")
         assert "ATTENDEE" not in vevent and str(vevent["STATUS"]) == status
+
+
+def test_ics_spec_for_the_recipient_is_a_personal_invite_to_the_mails_addressee():
+    """Schools, ambassadors and journalists get an iTIP REQUEST (CANCEL when withdrawn) with
+    themselves as ATTENDEE, taken from the mail, so the stored spec holds no address."""
+    from communications.renderers.data import CalendarAttendee
+
+    event = TicketFactory().event
+    who = CalendarAttendee(name="Lyceum, De Eik", email="contact@eik.example.nl", language="nl")
+    for method, status in (("REQUEST", "CONFIRMED"), ("CANCEL", "CANCELLED")):
+        spec = {"type": "ics", "event_id": event.pk, "method": method, "attendee": "recipient"}
+        _name, content, mimetype = render_attachment(spec, None, who)
+        cal = Calendar.from_ical(content)
+        assert str(cal["METHOD"]) == method and mimetype.endswith(f"method={method}")
+        (vevent,) = cal.walk("VEVENT")
+        assert str(vevent["ATTENDEE"]) == "mailto:contact@eik.example.nl"
+        assert str(vevent["STATUS"]) == status
+        assert str(vevent["UID"]).startswith(f"event-{event.pk}@")
+        # Rendered without a mail (no addressee known): the plain PUBLISH as before.
+        _name, content, mimetype = render_attachment(spec)
+        assert Calendar.from_ical(content)["METHOD"] == "PUBLISH"

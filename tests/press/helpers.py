@@ -9,7 +9,6 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from communications.models import OutboxMail
-from communications.renderers.attachments import render_attachment
 from communications.sending import render_mail
 from organisations.models import Organisation
 from participants.models import Person
@@ -103,10 +102,20 @@ def rendered(mail: OutboxMail):
 
 
 def ics_of(mail: OutboxMail) -> Calendar:
+    """The mail's .ics as the sender attaches it (a personal invite to the mail's addressee)."""
+    from communications.sending import render_parts
+
     [spec] = [a for a in mail.attachments if a["type"] == "ics"]
-    _name, content, mimetype = render_attachment(spec)
-    assert mimetype.startswith("text/calendar")
-    return Calendar.from_ical(content)
+    assert spec.get("attendee") == "recipient"
+    [(_name, content, mimetype)] = [
+        a for a in render_parts(mail, attachments=True).attachments if a[0].endswith(".ics")
+    ]
+    cal = Calendar.from_ical(content)
+    assert mimetype == f"text/calendar; charset=utf-8; method={cal['METHOD']}"
+    if str(cal["METHOD"]) != "PUBLISH":
+        [event] = [c for c in cal.walk() if c.name == "VEVENT"]
+        assert str(event["ATTENDEE"]).lower() == f"mailto:{mail.to_email}".lower()
+    return cal
 
 
 def vevent(cal: Calendar):

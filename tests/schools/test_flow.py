@@ -2,7 +2,7 @@
 with an .ics invitation -> a change sends an update -> the session is held -> feedback -> stats.
 
 Mails are rendered from the outbox rows as the sender would (communications.sending.render_mail
-and render_attachment) and the calendar files are parsed with icalendar.
+and render_parts) and the calendar files are parsed with icalendar.
 """
 
 import re
@@ -14,8 +14,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from communications.models import OutboxMail
-from communications.renderers.attachments import render_attachment
-from communications.sending import render_mail
+from communications.sending import render_mail, render_parts
 from events.models import Event
 from organisations.models import Organisation, Region
 from schools import links, selectors
@@ -69,15 +68,17 @@ def rendered(key):
 
 
 def calendar(mail):
+    """The mail's .ics as the sender attaches it: a personal iTIP invite (REQUEST, or CANCEL
+    for a cancellation) with the mail's addressee as ATTENDEE."""
     (spec,) = mail.attachments
-    filename, content, mimetype = render_attachment(spec)
+    assert spec["attendee"] == "recipient"
+    ((filename, content, mimetype),) = render_parts(mail, attachments=True).attachments
     assert filename.endswith(".ics")
-    # An .ics without a ticket has no ATTENDEE, so communications sends it as an iTIP
-    # PUBLISH; a cancellation is the same UID with STATUS:CANCELLED (see the renderer).
-    assert mimetype == "text/calendar; charset=utf-8; method=PUBLISH"
+    assert mimetype == f"text/calendar; charset=utf-8; method={spec['method']}"
     cal = Calendar.from_ical(content)
-    assert str(cal["METHOD"]) == "PUBLISH"
+    assert str(cal["METHOD"]) == spec["method"]
     (vevent,) = cal.walk("VEVENT")
+    assert str(vevent["ATTENDEE"]).lower() == f"mailto:{mail.to_email}".lower()
     return cal, vevent
 
 
@@ -182,7 +183,9 @@ def test_request_assign_confirm_change_feedback_statistics(client, staff_user):
     assert "Yusuf Demir" in message.body and "Schoolstraat 12, 3511 AB Utrecht" in message.body
     assert links.request_from_token(token_in(html, "aanvraag")) == request
     cal, vevent = calendar(school_mail)
-    assert school_mail.attachments == [{"type": "ics", "event_id": event.pk, "method": "REQUEST"}]
+    assert school_mail.attachments == [
+        {"type": "ics", "event_id": event.pk, "method": "REQUEST", "attendee": "recipient"}
+    ]
     assert str(vevent["UID"]).startswith(f"event-{event.pk}@")
     assert int(vevent["SEQUENCE"]) == 0
     assert vevent.decoded("DTSTART") == datetime(2027, 3, 2, 10, tzinfo=AMSTERDAM)
