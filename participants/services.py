@@ -89,7 +89,7 @@ def _places_taken(*, event_id: int) -> dict[int, int]:
 
 
 def _places_left(
-    *, event: Event, ticket_types: list[TicketType]
+    *, event: Event, ticket_types: list[TicketType], under_lock: bool = True
 ) -> tuple[int | None, dict[int, int]]:
     """Places left on the event (None: no limit) and for each given ticket type that has a
     capacity of its own. The one definition of "free" used by booking and by offering.
@@ -98,7 +98,13 @@ def _places_left(
     returned, so capacity and the count belong to the same moment and no other writer can
     add a place before this transaction commits.
     """
-    taken = _places_taken(event_id=event.pk)
+    # (An early look without the lock counts directly: the tests widen the race of the count
+    # under the lock only.)
+    taken = (
+        _places_taken(event_id=event.pk)
+        if under_lock
+        else selectors.places_taken_per_ticket_type(event_id=event.pk)
+    )
     event_left = None
     if event.capacity is not None:
         event_left = event.capacity - sum(taken.values())
@@ -114,16 +120,20 @@ def _capacity_check(
     wanted: Counter,
     ticket_types: dict[int, TicketType] | None = None,
     already_written: bool = False,
+    under_lock: bool = True,
 ) -> None:
     """Raise sold_out / ticket_type_sold_out unless ``wanted`` ({ticket type id: places})
     fits. Precondition: as ``_places_left``. ``ticket_types`` ({id: type}, covering
     ``wanted``): rows the caller already read in this transaction, so they are not read again
     under the lock. Ticket-type capacity is edited without the event lock, so a read made just
     before the lock is as current as one made under it. ``already_written``: this transaction
-    has inserted the wanted tickets already (they are in the count)."""
+    has inserted the wanted tickets already (they are in the count). ``under_lock=False``: an
+    early refusal before the lock (nothing is written on its word)."""
     types = ticket_types if ticket_types is not None else TicketType.objects.in_bulk(list(wanted))
     types = {pk: types[pk] for pk in wanted}
-    event_left, type_left = _places_left(event=event, ticket_types=list(types.values()))
+    event_left, type_left = _places_left(
+        event=event, ticket_types=list(types.values()), under_lock=under_lock
+    )
     total = sum(wanted.values())
     if already_written:
         # What was left for this booking is what is left now plus what it took.
@@ -592,6 +602,13 @@ def registration_create(
             event=event, attendees=attendees or [], errors=errors, prefetched_from=passed
         )
         errors.raise_if_any()
+        wanted = Counter(a.ticket_type.pk for a in clean)
+        types = {a.ticket_type.pk: a.ticket_type for a in clean}
+        # Refuse at once what is full already, before writing anything: when an event sells
+        # out, most requests come after that. Without the lock a place freed meanwhile is
+        # missed, as if this request had come a moment earlier; the check under the lock
+        # below is the one that keeps the event from being oversold.
+        _capacity_check(event=event, wanted=wanted, ticket_types=types, under_lock=False)
         # The people do not depend on other bookings either: insert them (one statement)
         # before the lock. A refused booking rolls them back with everything else.
         language = _clean_language(language)
@@ -639,12 +656,7 @@ def registration_create(
             emails=[(f"attendees.{i}.email", a.email) for i, a in enumerate(clean)],
             new_people=[booker, *people],
         )
-        _capacity_check(
-            event=event,
-            wanted=Counter(tt.pk for _p, tt, _a in chosen),
-            ticket_types={tt.pk: tt for _p, tt, _a in chosen},
-            already_written=True,
-        )
+        _capacity_check(event=event, wanted=wanted, ticket_types=types, already_written=True)
         _booking_payments(reg, chosen)
         return reg
 

@@ -4,6 +4,7 @@ Each test has a control that disables the lock (and widens the race window betwe
 and writing) and shows the same load then oversells, so the protection is what the test measures.
 """
 
+import contextlib
 import threading
 import time
 
@@ -49,7 +50,6 @@ def unlocked(monkeypatch):
     That is the interleaving a loaded database produces by chance; forcing it makes the
     control fail the same way on every machine instead of depending on timing (a bare sleep
     once let a slow CI machine serialise the bookings and the control passed by luck)."""
-    assert ATTEMPTS % WAVE == 0, "every wave must fill, or the last one would wait forever"
     wave = threading.Barrier(WAVE, timeout=10)
 
     def plain_fetch(event_id):
@@ -59,7 +59,11 @@ def unlocked(monkeypatch):
 
     def count_in_waves(**kw):
         n = real_count(**kw)
-        wave.wait()
+        # The last wave may not fill: once the event looks full, later bookings are refused
+        # on the early count and never reach this one. Its members go on after the timeout
+        # (the barrier stays broken, so any later count goes on at once).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            wave.wait()
         return n
 
     monkeypatch.setattr(services, "lock_event", plain_fetch)

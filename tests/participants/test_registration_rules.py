@@ -395,13 +395,16 @@ def test_cancel_booking_mails_and_calls_payments(event, free_type, monkeypatch):
     cancelled = []
     monkeypatch.setattr(
         "payments.hooks.on_tickets_cancelled",
-        lambda *, tickets: cancelled.append(sorted(t.pk for t in tickets)),
+        lambda *, tickets, by_organiser: cancelled.append(
+            (sorted(t.pk for t in tickets), by_organiser)
+        ),
     )
     reg = book(event, free_type, count=2)
     ids = sorted(reg.tickets.values_list("pk", flat=True))
     services.registration_cancel(registration=reg)
     assert reg.status == Registration.Status.CANCELLED
-    assert cancelled == [ids]
+    # The booker cancelled: payments applies the event's refund policy.
+    assert cancelled == [(ids, False)]
     for pk in ids:
         mail = OutboxMail.objects.get(key=f"ticket_cancelled:{pk}")
         assert mail.attachments == [

@@ -140,3 +140,22 @@ def test_api_booking_refused_under_the_lock_leaves_nothing_and_the_key_free():
     event.capacity = 2
     event.save()
     assert _api_booking(client, event, tt, 2, "second").status_code == 201
+
+
+def test_a_booking_for_a_full_event_is_refused_before_anything_is_written():
+    """When an event sells out most requests come after: they are refused on an early count,
+    without writing rows that would be rolled back or waiting for the event lock."""
+    event = EventFactory(capacity=1)
+    tt = TicketTypeFactory(event=event)
+    first = [services.AttendeeInput(name="A", email="a@example.nl", ticket_type_id=tt.pk)]
+    services.registration_create(
+        event=event, booker_name="B", booker_email="b@example.nl", attendees=first
+    )
+    late = [services.AttendeeInput(name="C", email="c@example.nl", ticket_type_id=tt.pk)]
+    with CaptureQueriesContext(connection) as ctx, pytest.raises(services.RuleViolation) as err:
+        services.registration_create(
+            event=event, booker_name="D", booker_email="d@example.nl", attendees=late
+        )
+    assert err.value.code == "sold_out"
+    statements = [q["sql"].upper() for q in ctx.captured_queries]
+    assert not [s for s in statements if s.startswith("INSERT") or "FOR NO KEY UPDATE" in s]
