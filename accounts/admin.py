@@ -15,8 +15,24 @@ def _ids(related) -> list[int]:
     return sorted(related.values_list("pk", flat=True))
 
 
+class AuditedDeleteMixin:
+    """Deletes in the admin, one or a selection, each recorded by ``_audit_delete(request,
+    obj)`` in the same transaction, before the row (and what cascades with it) is gone."""
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self._audit_delete(request, obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                self._audit_delete(request, obj)
+            super().delete_queryset(request, queryset)
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedDeleteMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "preferred_language"]
@@ -53,17 +69,6 @@ class UserAdmin(DjangoUserAdmin):
             group_ids=_ids(user.groups),
         )
 
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            self._audit_delete(request, obj)
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for user in queryset:
-                self._audit_delete(request, user)
-            super().delete_queryset(request, queryset)
-
     @staticmethod
     def _audit_delete(request, user) -> None:
         # Recorded before the delete: the organiser roles go with the account (cascade).
@@ -79,7 +84,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(OrganiserRole)
-class OrganiserRoleAdmin(admin.ModelAdmin):
+class OrganiserRoleAdmin(AuditedDeleteMixin, admin.ModelAdmin):
     list_display = ["user", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email"]
@@ -103,17 +108,6 @@ class OrganiserRoleAdmin(admin.ModelAdmin):
             campaign_ids=_ids(role.campaigns),
             event_ids=_ids(role.events),
         )
-
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            self._audit_delete(request, obj)
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for role in queryset:
-                self._audit_delete(request, role)
-            super().delete_queryset(request, queryset)
 
     @staticmethod
     def _audit_delete(request, role) -> None:

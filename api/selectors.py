@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
+from common.prepared import attach_prefetched
 from events.models import Event, Question, TicketType
 from events.selectors import event_list_upcoming
 from organisations.models import Organisation
@@ -107,8 +108,15 @@ def _tickets_for_output() -> Prefetch:
 
 def booking_prefetch_for_output(*, registration: Registration) -> Registration:
     """Load what BookingOutput renders onto a booking just created (event and booker are
-    already on the instance): one query, instead of reading the booking again."""
-    prefetch_related_objects([registration], _tickets_for_output())
+    already on the instance). A booking from registration_create carries the tickets it
+    wrote (``created_tickets``, person and ticket type attached): those are used, in id order,
+    with no query, since this still runs inside the booking's transaction. Otherwise one
+    query, instead of reading the booking again."""
+    created = getattr(registration, "created_tickets", None)
+    if created is not None:
+        attach_prefetched(registration, "tickets", sorted(created, key=lambda t: t.pk))
+    else:
+        prefetch_related_objects([registration], _tickets_for_output())
     return registration
 
 

@@ -17,7 +17,6 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from common.prepared import attach_prefetched
 from common.ratelimit import RateLimitMixin
 from events.selectors import event_places_left
 from participants import services as participant_services
@@ -200,15 +199,6 @@ class EventDetailView(PublicApiView):
 # --- Bookings (token) ----------------------------------------------------------------------
 
 
-def _use_created_tickets(registration) -> None:
-    """Render a new booking from the tickets registration_create just wrote (in id order, with
-    person and ticket type attached) instead of reading them back: this runs inside the booking
-    transaction, so under the event lock. booking_prefetch_for_output then has nothing to do."""
-    tickets = getattr(registration, "created_tickets", None)
-    if tickets is not None:
-        attach_prefetched(registration, "tickets", sorted(tickets, key=lambda t: t.pk))
-
-
 class BookingListCreateView(OrganisationApiView):
     """The token organisation's bookings; creating one books attendees for it."""
 
@@ -264,7 +254,6 @@ class BookingListCreateView(OrganisationApiView):
                 # idempotent_call owns the transaction and rolls it back on any error
                 savepoint=False,
             )
-            _use_created_tickets(registration)
             selectors.booking_prefetch_for_output(registration=registration)
             return status.HTTP_201_CREATED, s.BookingOutput(registration).data
 

@@ -51,6 +51,12 @@ def _shape(args: list) -> tuple:
     return tuple(len(a) if isinstance(a, list) else None for a in args)
 
 
+def _cache(connection) -> dict:
+    """What this module built for one database connection. Connections are per thread, so
+    is this cache; it outlives reconnections of the same wrapper (the SQL does not change)."""
+    return connection.__dict__.setdefault("_prepared_queries", {})
+
+
 class _Compiled:
     """One queryset shape compiled on one connection: SQL, where each argument goes, and how
     rows become results."""
@@ -139,9 +145,9 @@ class PreparedQuery:
     def __call__(self, *args) -> list:
         args = _normalise(args)
         connection = connections[self.using]
-        # Connections are per thread, so is this cache; its key also carries the shape of list
-        # arguments, whose number of placeholders is part of the SQL.
-        cache = connection.__dict__.setdefault("_prepared_queries", {})
+        # The key carries the shape of list arguments: their number of placeholders is part
+        # of the SQL.
+        cache = _cache(connection)
         key = (id(self), _shape(args))
         compiled = cache.get(key)
         if compiled is None:
@@ -197,7 +203,7 @@ class PreparedInsert:
         if not objs:
             return []
         connection = connections[self.using]
-        cache = connection.__dict__.setdefault("_prepared_queries", {})
+        cache = _cache(connection)
         key = (id(self), len(objs))
         if key in cache:
             compiler, sql = cache[key]
@@ -247,7 +253,7 @@ class PreparedUpdate:
 
     def __call__(self, obj) -> int:
         connection = connections[self.using]
-        cache = connection.__dict__.setdefault("_prepared_queries", {})
+        cache = _cache(connection)
         sql = cache.get(id(self))
         if sql is None:
             qn = connection.ops.quote_name

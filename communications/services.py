@@ -112,11 +112,12 @@ def _insert_new(rows: list[OutboxMail]) -> dict[str, OutboxMail]:
     for row in rows:
         by_key.setdefault(row.key, row)
     inserted = {}
+    db = router.db_for_write(OutboxMail)
     for pk, key in _insert_outbox_rows(rows):
         row = by_key[key]
         row.pk = pk
         row._state.adding = False
-        row._state.db = router.db_for_write(OutboxMail)
+        row._state.db = db
         inserted[key] = row
     return inserted
 

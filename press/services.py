@@ -381,6 +381,13 @@ def media_moment_event_changed(*, event: Event, method: str) -> int:
 # --- spokespersons and interview slots --------------------------------------------------------
 
 
+def _check_slot_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    if ends_at <= starts_at:
+        raise RuleViolation(
+            _("The end must be after the start."), code="invalid", field="ends_at", conflict=False
+        )
+
+
 def interview_slot_create(
     *,
     moment: MediaMoment,
@@ -392,10 +399,7 @@ def interview_slot_create(
 ) -> InterviewSlot:
     """Offer an interview slot. A spokesperson is never in two places at once: the overlap
     check and the insert run under a lock of the spokesperson row."""
-    if ends_at <= starts_at:
-        raise RuleViolation(
-            _("The end must be after the start."), code="invalid", field="ends_at", conflict=False
-        )
+    _check_slot_times(starts_at, ends_at)
     with transaction.atomic():
         _lock_spokesperson(spokesperson.pk)
         overlap = selectors.slot_overlaps(
@@ -440,10 +444,7 @@ def interview_slot_update(
     """Move a free slot or give it to another spokesperson, under the same rule as
     interview_slot_create (no overlap, checked under the spokesperson lock). A booked slot
     keeps its time and spokesperson: the journalist holding it would not be told of a change."""
-    if ends_at <= starts_at:
-        raise RuleViolation(
-            _("The end must be after the start."), code="invalid", field="ends_at", conflict=False
-        )
+    _check_slot_times(starts_at, ends_at)
     with transaction.atomic():
         # The target spokesperson's row serialises every overlap check for them (as in
         # interview_slot_create); leaving the old one frees time and needs no lock.
