@@ -1,8 +1,11 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from common.validators import CleanTextFormMixin
 
-class MagicLinkRequestForm(forms.Form):
+
+class MagicLinkRequestForm(CleanTextFormMixin, forms.Form):
     email = forms.EmailField(
         label=_("E-mail address"),
         max_length=254,
@@ -10,7 +13,7 @@ class MagicLinkRequestForm(forms.Form):
     )
 
 
-class OTPTokenForm(forms.Form):
+class OTPTokenForm(CleanTextFormMixin, forms.Form):
     token = forms.CharField(
         label=_("6-digit code"),
         max_length=16,
@@ -19,3 +22,7 @@ class OTPTokenForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
         ),
     )
+
+
+class LoginForm(CleanTextFormMixin, AuthenticationForm):
+    """Django's login form with the common input-hygiene check on the e-mail address."""

@@ -1,9 +1,11 @@
 """Two-factor enforcement for organiser accounts, before any view runs.
 
-Organiser administrators must have a confirmed TOTP device and a session verified with it; an
-account that turned two-factor on (any role) must verify too. Until then the account reaches
-only the two-factor pages, logout and static files: a half-logged-in administrator sees no
-organiser page, no Django admin and no session-authenticated API.
+Every organiser (any role: administrator, campaign manager, check-in staff) must have a
+confirmed TOTP device and a session verified with it when OTP_REQUIRED_FOR_ORGANISERS is on
+(always with the production settings); any other account that turned two-factor on must verify
+too. Until then the account reaches only the two-factor pages, logout and static files: a
+half-logged-in organiser sees no organiser page, no Django admin and no session-authenticated
+API.
 Runs after django_otp's OTPMiddleware (which gives request.user.is_verified()).
 """
 

@@ -21,8 +21,8 @@ from common.errors import RuleViolation
 from common.permissions import user_has_confirmed_device
 from common.ratelimit import ratelimit
 
-from . import services
-from .forms import MagicLinkRequestForm, OTPTokenForm
+from . import login_limits, services
+from .forms import LoginForm, MagicLinkRequestForm, OTPTokenForm
 from .tokens import magic_link_user_from_token
 
 
@@ -35,6 +35,7 @@ def _default_redirect(user) -> str:
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
+    authentication_form = LoginForm
 
     def get_default_redirect_url(self) -> str:
         return _default_redirect(self.request.user)
@@ -49,6 +50,9 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
+# Per address, on top of the service's silent per-mailbox limit: one client cannot mail links to
+# a long list of addresses. A 429 says nothing about whether an address has an account.
+@ratelimit(scope="magic-link", rate="20/h")
 @require_http_methods(["GET", "POST"])
 def magic_link_request(request: HttpRequest) -> HttpResponse:
     form = MagicLinkRequestForm(request.POST or None)
@@ -69,6 +73,7 @@ def magic_link_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/magic_link_sent.html")
 
 
+@ratelimit(scope="password-reset", rate="20/h")
 @require_http_methods(["GET", "POST"])
 def password_reset_request(request: HttpRequest) -> HttpResponse:
     form = MagicLinkRequestForm(request.POST or None)
@@ -146,6 +151,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             otp_login(request, device)
+            login_limits.second_factor_passed(request, user=request.user)
             # Shown once, in the answer to the POST: nothing to reload or bookmark.
             codes = services.backup_codes_create(user=request.user)
             return render(
@@ -169,6 +175,9 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             "form": form,
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
             "qr_svg": mark_safe(qr_svg),  # noqa: S308 - segno output, no user input in it
+            # On a phone the QR code cannot be scanned by that same phone: this link hands the
+            # key to its authenticator app (check-in staff often have nothing but the phone).
+            "otpauth_url": device.config_url,
             "next": _safe_next(request),
         },
         status=status,
@@ -187,13 +196,20 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     form = OTPTokenForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
+        # Six digits are guessable: wrong codes count on the same failed-login tally as wrong
+        # passwords (per account and per address), and a lockout stops the checking.
+        refusal = login_limits.second_factor_refusal(request, user=request.user)
+        if refusal is not None:
+            return refusal
         try:
             device = services.otp_check(user=request.user, token=form.cleaned_data["token"])
         except RuleViolation as exc:
+            login_limits.second_factor_failed(request, user=request.user)
             form.add_error("token", exc.message)
             status = 400
         else:
             otp_login(request, device)
+            login_limits.second_factor_passed(request, user=request.user)
             return redirect(_after_2fa(request))
     elif request.method == "POST":
         status = 400

@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.permissions import IsOrganiser, may_check_in
+from common.validators import CleanTextSerializerMixin
 from events.models import Event
 from participants.checkin import MAX_ID, ticket_check_in
 
 
-class CheckInInput(serializers.Serializer):
+class CheckInInput(CleanTextSerializerMixin, serializers.Serializer):
     secret = serializers.CharField(max_length=200, trim_whitespace=True)
 
 
@@ -63,8 +64,10 @@ class EventCheckInView(APIView):
             409: OpenApiResponse(
                 CHECKIN_ERROR,
                 description=(
-                    "Refused: already_checked_in (message names the time of the first check-in), "
-                    "ticket_other_event, ticket_cancelled, ticket_not_valid."
+                    "Refused: checkin_not_open / checkin_closed (outside the event's check-in "
+                    "window; the message names the time it opens or closed), already_checked_in "
+                    "(message names the time of the first check-in), ticket_other_event, "
+                    "ticket_cancelled, ticket_not_valid."
                 ),
             ),
         },

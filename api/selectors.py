@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from common.prepared import attach_prefetched
 from events.models import Event, Question, TicketType
-from events.selectors import event_list_upcoming
+from events.selectors import event_list_upcoming, public_event_list
 from organisations.models import Organisation
 from participants.models import (
     CampaignParticipation,
@@ -44,9 +44,11 @@ def event_list_public(
 
 
 def event_get_public(*, event_id: int) -> Event:
-    """A published event with its on-sale ticket types and questions; raises DoesNotExist."""
+    """A public, published event (events.selectors.public_event_list) with its on-sale ticket
+    types and questions; raises DoesNotExist."""
     return (
-        Event.objects.filter(status=Event.Status.PUBLISHED)
+        public_event_list()
+        .filter(status=Event.Status.PUBLISHED)
         .select_related("campaign")
         .prefetch_related(
             Prefetch(

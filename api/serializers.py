@@ -14,17 +14,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.validators import CleanTextSerializerMixin
 from events.models import Event, Question
 from organisations.validators import normalise_kvk, normalise_postcode
 from participants import links
 from participants import selectors as participant_selectors
 from participants.models import CampaignParticipation, Language, Registration, Ticket
+from payments import selectors as payment_selectors
 
 # Largest bigint: a bigger id would make the database raise instead of "not found".
 MAX_ID = 2**63 - 1
 
 
-class PageParameters(serializers.Serializer):
+class PageParameters(CleanTextSerializerMixin, serializers.Serializer):
     """The pagination query parameters of every list (api.views.ApiPagination)."""
 
     page = serializers.IntegerField(min_value=1, required=False)
@@ -108,7 +110,7 @@ class EventDetailOutput(EventListOutput):
         return left
 
 
-class EventListFilter(serializers.Serializer):
+class EventListFilter(CleanTextSerializerMixin, serializers.Serializer):
     campaign = serializers.SlugField(required=False, help_text="Campaign slug.")
     kind = serializers.ChoiceField(choices=Event.Kind.choices, required=False)
     date_from = serializers.DateField(required=False, help_text="Events ending on or after.")
@@ -130,7 +132,7 @@ class EventListFilter(serializers.Serializer):
 # --- Bookings (token) ----------------------------------------------------------------------
 
 
-class PersonInput(serializers.Serializer):
+class PersonInput(CleanTextSerializerMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
 
@@ -148,14 +150,17 @@ class AttendeeInput(PersonInput):
     language = serializers.ChoiceField(choices=Language.choices, required=False)
 
 
-class BookingCreateInput(serializers.Serializer):
+class BookingCreateInput(CleanTextSerializerMixin, serializers.Serializer):
     event = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, help_text="Id of a published event."
     )
     booker = PersonInput()
     attendees = serializers.ListField(child=AttendeeInput(), allow_empty=False, min_length=1)
     payment_method = serializers.ChoiceField(
-        choices=[("online", _("Online (iDEAL)")), ("invoice", _("Invoice"))], default="online"
+        choices=[("online", _("Online (iDEAL)")), ("invoice", _("Invoice"))],
+        default="online",
+        help_text="For paid tickets. online (iDEAL or card) only where online payment is "
+        "configured; a method that is not available now is refused with a field error.",
     )
     language = serializers.ChoiceField(choices=Language.choices, default=Language.NL)
 
@@ -191,6 +196,18 @@ class BookingCreateInput(serializers.Serializer):
                 attendee_errors[index] = own
         if attendee_errors:
             errors["attendees"] = [attendee_errors.get(i, {}) for i in range(len(attendees))]
+        paid = any(
+            not ticket_types[a["ticket_type"]].is_free
+            for a in attendees
+            if a["ticket_type"] in ticket_types
+        )
+        # The API books for its token's organisation, so invoice is always possible; online
+        # only when payments says it can work now (one rule for form, portal and API).
+        refusal = paid and payment_selectors.payment_method_refusal(
+            method=attrs["payment_method"], for_organisation=True
+        )
+        if refusal:
+            errors["payment_method"] = [refusal]
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -333,7 +350,10 @@ def _datetime(value):
 
 
 def payment_url(registration) -> str | None:
-    """Where the booker pays an awaiting_payment booking (payments:checkout), if deployed."""
+    """Where the booker pays an awaiting_payment booking (payments:checkout), if deployed and
+    paying online can work now (payments.selectors): no link to a page that cannot work."""
+    if not payment_selectors.booking_payable_online(registration=registration):
+        return None
     try:
         path = reverse("payments:checkout", kwargs={"token": links.booking_token(registration)})
     except NoReverseMatch:  # the payments app has not published its checkout page yet
@@ -354,7 +374,7 @@ class BookingOutputSchema(OpenApiSerializerExtension):
         return schema
 
 
-class TicketCancelInput(serializers.Serializer):
+class TicketCancelInput(CleanTextSerializerMixin, serializers.Serializer):
     """No fields: the ticket is in the URL. Kept so the schema documents an empty body."""
 
 
@@ -365,7 +385,7 @@ class ContactInput(PersonInput):
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
 
 
-class OrganisationDetailsInput(serializers.Serializer):
+class OrganisationDetailsInput(CleanTextSerializerMixin, serializers.Serializer):
     """Details the token's organisation may still lack (e.g. registered via a school list).
     They complete the organisation's record; they never move the sign-up elsewhere."""
 
@@ -391,7 +411,7 @@ class OrganisationDetailsInput(serializers.Serializer):
             raise serializers.ValidationError(exc.messages) from exc
 
 
-class ParticipationCreateInput(serializers.Serializer):
+class ParticipationCreateInput(CleanTextSerializerMixin, serializers.Serializer):
     event = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, help_text="Id of a published campaign week."
     )
@@ -402,7 +422,11 @@ class ParticipationCreateInput(serializers.Serializer):
         min_length=1,  # same rule as allow_empty; this one reaches the schema (minItems)
     )
     activities_description = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=5000
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=5000,
+        style={"base_template": "textarea.html"},  # multi-line (common.validators)
     )
     employees_reached = serializers.IntegerField(min_value=1, max_value=10_000_000)
     listed_publicly = serializers.BooleanField(default=False)

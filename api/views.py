@@ -151,7 +151,19 @@ class NotFoundView(PublicApiView):
     def get(self, request, *args, **kwargs):
         raise NotFound()
 
-    post = put = patch = delete = get
+    # OPTIONS too: an unknown path has no methods to describe.
+    post = put = patch = delete = options = get
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # Any other method (TRACE, PROPFIND, ...): still "no such resource", not a 405.
+        raise NotFound()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # DRF lists the view's methods in Allow; nothing is allowed on a path that does not
+        # exist, and an Allow of every method would advertise ones no resource has.
+        del response["Allow"]
+        return response
 
 
 # --- Events (public) -----------------------------------------------------------------------

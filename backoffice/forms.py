@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.validators import CleanTextFormMixin
 from events.models import Event
 
 from .exports import export_specs
@@ -8,7 +9,7 @@ from .models import ExportJob
 from .permissions import campaigns_visible
 
 
-class ExportForm(forms.Form):
+class ExportForm(CleanTextFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("What"))
     format = forms.ChoiceField(label=_("File format"), choices=ExportJob.Format.choices)
     campaign = forms.ModelChoiceField(

@@ -1,7 +1,9 @@
 """Who may do what: the role checks and queryset scoping every app calls.
 
 Roles (see docs/permissions.md):
-- organiser administrator: everything, incl. the Django admin; needs verified TOTP 2FA.
+- organiser administrator: everything, incl. the Django admin.
+- every organiser role (administrator, campaign manager, check-in staff, ...): verified TOTP
+  two-factor when OTP_REQUIRED_FOR_ORGANISERS is on (always with the production settings).
 - campaign manager: the organiser pages of the campaigns assigned to them (events, bookings,
   payments, certificates, check-in, dashboards of those campaigns).
 - check-in staff: the check-in page / API of the events assigned to them.
@@ -206,7 +208,7 @@ def organisations_for(user, *, admin_only: bool = False) -> QuerySet:
 
 
 def two_factor_enforced() -> bool:
-    return bool(getattr(settings, "OTP_ENFORCE_FOR_ORGANISER_ADMINS", True))
+    return bool(getattr(settings, "OTP_REQUIRED_FOR_ORGANISERS", True))
 
 
 def user_has_confirmed_device(user) -> bool:
@@ -220,7 +222,8 @@ def user_has_confirmed_device(user) -> bool:
 def two_factor_state(user) -> str:
     """ "ok", "setup" (must create a device first) or "verify" (must enter a code).
 
-    Administrators must have a confirmed device and a verified session; anyone who turned
+    Every organiser (any role: they all see personal data, and check-in staff's phones leave
+    the building) must have a confirmed device and a verified session; anyone else who turned
     2FA on must verify too (a device they can skip would protect nothing)."""
     if not _active(user) or not two_factor_enforced():
         return "ok"
@@ -231,7 +234,7 @@ def two_factor_state(user) -> str:
     has_device = user_has_confirmed_device(user)
     if has_device:
         return "verify"
-    if user_is_organiser_admin(user):
+    if user_is_organiser(user):
         return "setup"
     return "ok"
 

@@ -81,6 +81,22 @@ def client_ip(request: HttpRequest) -> str:
     return forwarded[-proxies]
 
 
+def client_address(request: HttpRequest) -> str | None:
+    """The client as the limits count it, as a plain IP address (for django-axes, which
+    stores it in an address column): client_ip() with an IPv4-mapped IPv6 address as IPv4
+    and any other IPv6 address as the first address of its /64, so that rotating through the
+    addresses of one network counts as one client. None if there is no usable address."""
+    try:
+        ip = ipaddress.ip_address(client_ip(request))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
 def _ip_identity(address: str) -> str:
     try:
         ip = ipaddress.ip_address(address)
@@ -133,11 +149,16 @@ class RateLimit:
 
     def hit(self, request: HttpRequest) -> int | None:
         """Count this request; return seconds to wait if it is over the limit, else None."""
-        if not getattr(settings, "RATELIMIT_ENABLED", True):
-            return None
         if request.method not in self.methods:
             return None
-        identity = self.identity(request)
+        return self.hit_identity(self.identity(request))
+
+    def hit_identity(self, identity: str) -> int | None:
+        """Count one attempt for an identity the caller knows (e.g. the account a login names,
+        which is not always a request field); seconds to wait if over the limit, else None."""
+        if not getattr(settings, "RATELIMIT_ENABLED", True):
+            return None
+        identity = (identity or "").strip().lower() if self.key == "email" else identity
         if not identity:
             return None
         limit, period = parse_rate(self.rate)

@@ -10,7 +10,12 @@ from common.errors import RuleViolation
 from common.permissions import CAMPAIGN_MANAGER, events_for, organiser_check, scope_events
 from events.models import Event
 
-from .documents import certificate_get_by_code, certificate_run_start, run_counts
+from .documents import (
+    certificate_get_by_code,
+    certificate_run_start,
+    certificate_verdict,
+    run_counts,
+)
 from .models import Certificate, CertificateRun, normalise_verification_code
 
 # Largest primary key (bigint). URL ids above it are "not found", never a database error.
@@ -51,11 +56,13 @@ def certificate_verify(request: HttpRequest, code: str) -> HttpResponse:
     certificate = certificate_get_by_code(code)
     if certificate is None:
         outcome, status = "unknown", 404
-    elif certificate.is_revoked:
-        # Say no more than that: a revoked certificate's holder is not confirmed to anyone.
-        outcome, status, certificate = "revoked", 410, None
     else:
-        outcome, status = "valid", 200
+        outcome = certificate_verdict(certificate)
+        status = 200
+        if outcome != "valid":
+            # Say no more than that: the holder of a revoked or invalid certificate is not
+            # confirmed to anyone.
+            status, certificate = 410, None
     return render(
         request,
         "documents/verify.html",

@@ -10,7 +10,6 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from celery import shared_task
 from django.conf import settings
@@ -19,17 +18,19 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
 from events.models import Event
+from participants.checkin import checkin_window
 from participants.models import CampaignParticipation, Ticket
 from privacy.audit import audit_record
 
+from .calendars import calendar_event
 from .models import Certificate, CertificateRun
 from .renderers import pdf
-from .renderers.data import CalendarAttendee, CalendarEvent, CertificateDoc, TicketDoc
+from .renderers.data import CalendarAttendee, CertificateDoc, TicketDoc
 from .renderers.ics import render_ics
 
 logger = logging.getLogger(__name__)
@@ -50,46 +51,8 @@ PARTICIPATION_ELIGIBLE = (
 
 
 # --- Renderer data -------------------------------------------------------------------------
-
-
-def site_host() -> str:
-    return urlsplit(settings.SITE_URL).hostname or "localhost"
-
-
-def event_uid(event: Event) -> str:
-    """Stable across revisions, so calendars update the entry instead of adding a second one."""
-    return f"event-{event.pk}@{site_host()}"
-
-
-def _event_location(event: Event) -> str:
-    if event.venue_name:
-        return ", ".join(part for part in (event.venue_name, event.venue_address) if part)
-    return event.online_url
-
-
-def event_public_url(event: Event) -> str:
-    try:
-        return settings.SITE_URL + reverse("events:detail", kwargs={"slug": event.slug})
-    except Exception:  # noqa: BLE001 - the events app decides its URLs; a feed must not fail
-        return settings.SITE_URL
-
-
-def calendar_event(event: Event) -> CalendarEvent:
-    description = event.description
-    if event.online_url and event.venue_name:
-        description = f"{description}\n\n{event.online_url}".strip()
-    return CalendarEvent(
-        uid=event_uid(event),
-        sequence=event.revision,
-        summary=event.title,
-        description=description,
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
-        location=_event_location(event),
-        url=event.online_url if event.is_online else event_public_url(event),
-        cancelled=event.status == Event.Status.CANCELLED,
-        last_modified=event.updated_at,
-    )
+# The calendar data of an event (uid, location, public url, SEQUENCE = revision) comes from
+# communications.calendars, shared with the outbox specs that snapshot it.
 
 
 def event_ics(
@@ -305,12 +268,35 @@ def certificate_filename(certificate: Certificate) -> str:
 
 
 # --- Certificate services ------------------------------------------------------------------
+#
+# A certificate says that something happened, so it is only issued once the event has ended
+# (its end strictly before now), by every path: one ticket, a bulk run, a run's later chunks.
+# The verification page applies the same rule to what was issued earlier: a certificate issued
+# before its event ended is not valid.
+
+
+def event_has_ended(event: Event, at: datetime | None = None) -> bool:
+    return event.ends_at < (at or timezone.now())
+
+
+def _require_ended(event: Event) -> None:
+    if not event_has_ended(event):
+        raise RuleViolation(
+            _("Certificates are only issued once the event has ended, after %(time)s.")
+            % {"time": formats.date_format(timezone.localtime(event.ends_at), "j F Y H:i")},
+            code="event_not_ended",
+        )
 
 
 def _attendee_eligible(event: Event):
-    """Checked-in tickets of the event (only those people attended)."""
+    """Tickets checked in during the event's check-in window (only those people attended):
+    a check-in recorded outside it (before the window existed) proves nothing."""
+    opens, closes = checkin_window(event)
     return Ticket.objects.filter(
-        event=event, status=Ticket.Status.VALID, checked_in_at__isnull=False
+        event=event,
+        status=Ticket.Status.VALID,
+        checked_in_at__gte=opens,
+        checked_in_at__lte=closes,
     )
 
 
@@ -364,6 +350,8 @@ def _store(certificate: Certificate, content: bytes) -> None:
 def certificate_issue(*, ticket: Ticket, user=None, request=None) -> Certificate:
     """Issue (or return the existing) certificate of attendance for one checked-in ticket.
 
+    Refused (`event_not_ended`) until the ticket's event has ended, and (`not_checked_in`) for
+    a ticket that is not valid or was not checked in during the event's check-in window.
     Renders and stores the PDF and queues the certificate_issued mail in the same transaction.
     Issued by an organiser (`user`): audited as `certificate.issue` (ids only; the certificate
     carries the holder's name). Returning an existing certificate writes nothing.
@@ -377,7 +365,9 @@ def certificate_issue(*, ticket: Ticket, user=None, request=None) -> Certificate
             .filter(pk=ticket.pk)
             .first()
         )
-        if locked is None or locked.status != Ticket.Status.VALID or not locked.checked_in_at:
+        if locked is not None:
+            _require_ended(locked.event)
+        if locked is None or not _attendee_eligible(locked.event).filter(pk=locked.pk).exists():
             raise RuleViolation(
                 _("Only attendees who were checked in can get a certificate."),
                 code="not_checked_in",
@@ -426,11 +416,12 @@ def certificate_revoke(*, certificate: Certificate, user=None, request=None) -> 
 def certificate_run_start(*, event: Event, kind: str, user=None, request=None) -> CertificateRun:
     """Create a run for every eligible attendee (event) or organisation (campaign week).
 
-    Returns the active run instead when one is queued or running; a run that made no progress
-    for STALE_RUN_AFTER (a lost task) has its tasks queued again, which is safe because every
-    task only issues what is still missing. Started by an organiser (`user`), a new run is
-    audited as `certificate_run.start` and a re-queued stale one as `certificate_run.restart`;
-    returning a run that is still moving writes nothing.
+    Refused (`event_not_ended`) until the event has ended. Returns the active run instead when
+    one is queued or running; a run that made no progress for STALE_RUN_AFTER (a lost task) has
+    its tasks queued again, which is safe because every task only issues what is still missing.
+    Started by an organiser (`user`), a new run is audited as `certificate_run.start` and a
+    re-queued stale one as `certificate_run.restart`; returning a run that is still moving
+    writes nothing.
     """
     if kind not in Certificate.Kind.values:
         raise RuleViolation(
@@ -443,6 +434,7 @@ def certificate_run_start(*, event: Event, kind: str, user=None, request=None) -
             field="kind",
             conflict=False,
         )
+    _require_ended(event)
     with transaction.atomic():
         active = (
             CertificateRun.objects.select_for_update()
@@ -524,11 +516,19 @@ def certificate_run_execute(
         run = CertificateRun.objects.select_for_update().get(pk=run_id)
         if run.status in (CertificateRun.Status.DONE, CertificateRun.Status.FAILED):
             return run
+        event = Event.objects.get(pk=run.event_id)
+        if not event_has_ended(event):
+            # Moved to a later date after the run was started: it issues nothing, and a new
+            # run can be started once the event has ended.
+            run.status = CertificateRun.Status.FAILED
+            run.finished_at = timezone.now()
+            run.last_error = "event_not_ended"
+            run.save(update_fields=["status", "finished_at", "last_error", "updated_at"])
+            return run
         if run.status != CertificateRun.Status.RUNNING:
             run.status = CertificateRun.Status.RUNNING
             run.started_at = run.started_at or timezone.now()
             run.save(update_fields=["status", "started_at", "updated_at"])
-    event = Event.objects.get(pk=run.event_id)
     while True:
         with transaction.atomic():
             issued = _issue_chunk(
@@ -553,7 +553,13 @@ def certificate_run_execute(
 
 
 def _take_pending(event: Event, kind: str, chunk_size: int) -> list:
-    pending = _pending(event, kind).select_for_update(skip_locked=True, of=("self",))
+    # The event's end is read again with every chunk: an event moved to a later date during a
+    # run stops the run instead of certifying it early.
+    pending = (
+        _pending(event, kind)
+        .filter(event__ends_at__lt=timezone.now())
+        .select_for_update(skip_locked=True, of=("self",))
+    )
     if kind == Certificate.Kind.ATTENDEE:
         return list(pending.select_related("person")[:chunk_size])
     return list(pending.select_related("organisation", "contact")[:chunk_size])
@@ -615,6 +621,17 @@ def certificate_get_by_code(code: str) -> Certificate | None:
     if not normalised:
         return None
     return Certificate.objects.select_related("event").filter(Q(code=normalised)).first()
+
+
+def certificate_verdict(certificate: Certificate) -> str:
+    """What the public verification page says about a certificate: "revoked", "not_valid" (it
+    was issued before its event had ended, so it cannot attest anything: rows from before that
+    rule was enforced) or "valid"."""
+    if certificate.is_revoked:
+        return "revoked"
+    if not event_has_ended(certificate.event, at=certificate.issued_at):
+        return "not_valid"
+    return "valid"
 
 
 def run_counts(*, event: Event, kind: str) -> dict:

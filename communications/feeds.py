@@ -1,10 +1,12 @@
 """Calendar downloads and subscribable feeds (.ics).
 
-- /events/<slug>/calendar.ics: one public event (published or cancelled).
+- /events/<slug>/calendar.ics: one public event.
 - /calendar/campaigns/<slug>.ics: a campaign's public events.
-- /calendar/organisations/<token>.ics: events an organisation's people hold valid tickets for;
-  the token is a signature over the organisation id, so the URL is unguessable and can be
-  handed to a calendar app (which cannot log in). Get it with `organisation_feed_url`.
+- /calendar/organisations/<token>.ics: public events an organisation's people hold valid
+  tickets for; the token is a signature over the organisation id, so the URL is unguessable and
+  can be handed to a calendar app (which cannot log in). Get it with `organisation_feed_url`.
+
+"Public" is events.selectors.public_event_list, the one rule every public page also uses.
 """
 
 from django.conf import settings
@@ -17,12 +19,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from events.models import Campaign, Event
+from events.selectors import public_event_list
 from participants.models import Ticket
 
 from .documents import event_ics
 
 FEED_SALT = "communications.organisation_feed"
-VISIBLE = (Event.Status.PUBLISHED, Event.Status.CANCELLED)
 
 
 def organisation_feed_token(organisation) -> str:
@@ -49,9 +51,7 @@ def organisation_feed_events(organisation_id: int):
         Q(registration__organisation_id=organisation_id)
         | Q(person__organisation_id=organisation_id)
     )
-    return Event.objects.filter(status__in=VISIBLE, pk__in=tickets.values("event_id")).order_by(
-        "starts_at", "pk"
-    )
+    return public_event_list().filter(pk__in=tickets.values("event_id")).order_by("starts_at", "pk")
 
 
 def _calendar_response(content: bytes, *, filename: str, download: bool) -> HttpResponse:
@@ -65,7 +65,7 @@ def _calendar_response(content: bytes, *, filename: str, download: bool) -> Http
 
 @require_GET
 def event_calendar(request: HttpRequest, slug: str) -> HttpResponse:
-    event = get_object_or_404(Event, slug=slug, status__in=VISIBLE)
+    event = get_object_or_404(public_event_list(), slug=slug)
     return _calendar_response(
         event_ics(events=[event], method="PUBLISH"), filename=f"{event.slug}.ics", download=True
     )
@@ -74,7 +74,7 @@ def event_calendar(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def campaign_feed(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, slug=slug)
-    events = Event.objects.filter(campaign=campaign, status__in=VISIBLE).order_by("starts_at")
+    events = public_event_list().filter(campaign=campaign).order_by("starts_at", "pk")
     content = event_ics(events=list(events), method="PUBLISH", name=campaign.name)
     return _calendar_response(content, filename=f"{campaign.slug}.ics", download=False)
 

@@ -22,7 +22,7 @@ import base64
 import binascii
 import random
 from email.header import Header
-from email.utils import encode_rfc2231, formatdate
+from email.utils import encode_rfc2231, formataddr, formatdate
 
 from django.conf import settings
 from django.core.mail import BadHeaderError
@@ -34,18 +34,30 @@ MAX_LINE = 998
 _boundary_random = random.SystemRandom()
 
 
-def _header_value(name: str, value: str) -> str:
+def _header_value(name: str, value: str, *, text: bool = False) -> str:
     if "\n" in value or "\r" in value:
         raise BadHeaderError(f"Header values can't contain newlines (got {value!r} for {name!r})")
-    if value.isascii() and len(value) < MAX_LINE - len(name) - 2:
+    # Free `text` (the subject) that merely looks like an encoded word ("=?utf-8?q?...?=") is
+    # encoded itself: written as it is, clients would decode it and show something else.
+    literal = text and "=?" in value
+    if value.isascii() and len(value) < MAX_LINE - len(name) - 2 and not literal:
         return value
     # Non-ASCII (or absurdly long): encoded words, folded, as Django does.
     return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
 
 
 def address_header(name: str, email: str) -> str:
-    """`Name <address>` with the name encoded as needed and the domain in punycode."""
-    return sanitize_address((name, email), "utf-8")
+    """`Name <address>` with the name encoded as needed and the domain in punycode.
+
+    sanitize_address refuses a line break in the name or address, then folds a long encoded
+    name with "\\n "; unfolded here (RFC 5322 unfolding: drop the line break, keep the space),
+    so a legitimate long non-ASCII name is one header line, not a refused header.
+    """
+    header = sanitize_address((name, email), "utf-8")
+    if "=?" in name and name.isascii():
+        # As for a subject: a name that looks like an encoded word is encoded, shown as written.
+        header = formataddr((Header(name, "utf-8").encode(), envelope_address(email)))
+    return header.replace("\n", "")
 
 
 def envelope_address(email: str) -> str:
@@ -87,6 +99,21 @@ def _content_type(mimetype: str) -> tuple[str, str, list[tuple[str, str]]]:
         if key:
             params.append((key.strip().lower(), value.strip().strip('"')))
     return maintype, subtype or "octet-stream", params
+
+
+def django_attachment_mimetype(mimetype: str) -> str:
+    """The mimetype to hand Django's EmailMessage.attach() for a rendered attachment.
+
+    Django builds a text/* attachment with MIMEText, which appends its own charset="utf-8" to
+    the content type it is given: 'text/calendar; charset=utf-8; method=REQUEST' came out with
+    charset twice (a strict parser's "duplicate parameter" defect; a client may take either).
+    Without the charset the part gets exactly one, as from `build_message`. Other types are
+    passed through.
+    """
+    maintype, subtype, params = _content_type(mimetype)
+    if maintype != "text":
+        return mimetype
+    return f"text/{subtype}" + "".join(f'; {k}="{v}"' for k, v in params if k != "charset")
 
 
 def _disposition(filename: str) -> str:
@@ -163,7 +190,7 @@ def build_message(
     lines = [
         f"Content-Type: {content_type}",
         "MIME-Version: 1.0",
-        f"Subject: {_header_value('Subject', subject)}",
+        f"Subject: {_header_value('Subject', subject, text=True)}",
         f"From: {_header_value('From', from_header)}",
         f"To: {_header_value('To', to_header)}",
         f"Date: {date or formatdate(localtime=settings.EMAIL_USE_LOCALTIME)}",

@@ -42,7 +42,12 @@ class OutboxMail(models.Model):
     last_error = models.TextField(_("last error"), blank=True, default="")
     subject = models.CharField(_("subject"), max_length=300, blank=True, default="")
     message_id = models.CharField(_("message id"), max_length=200, blank=True, default="")
+    # While `sending`, next_attempt_at is the end of the claim's lease (communications.sending):
+    # the worker holding it renews it, the sweeper hands the row on once it has run out.
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    # Who holds the current claim (host/pid/random): a worker that lost its lease (the sweeper
+    # gave the row to another) sees another token under the row lock and does not send.
+    claim_token = models.CharField(_("sender claim"), max_length=100, blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)

@@ -2,20 +2,30 @@
 
 Delivery guarantee (at least once, duplicates detectable):
 
-1. *Claim* (one conditional UPDATE): a row in queued/retrying (due) moves to `sending`,
-   `attempts` goes up and `next_attempt_at` becomes the claim's expiry. A row that is sent or
-   failed is a no-op, so a redelivered task never sends twice; a row another worker is sending
-   right now (fresh claim) is skipped.
-2. *Deliver* (no transaction open): render the mail and its attachments, hand it to SMTP. No
-   database lock or SQLite write lock is held while rendering PDFs or talking to SMTP.
-3. *Record* (one UPDATE): `sent` with the Message-ID, or `retrying` with exponential back-off,
-   or `failed` after MAX_ATTEMPTS or on a permanent (5xx) rejection.
+1. *Claim* (one conditional UPDATE): a row in queued/retrying (due) moves to `sending` with
+   this claim's `claim_token`, `attempts` goes up and `next_attempt_at` becomes the end of the
+   claim's *lease* (CLAIM_LEASE, 30 s). A row that is sent or failed is a no-op, so a
+   redelivered task never sends twice; a row another worker holds a live lease on is skipped.
+2. *Deliver* (no transaction open): render the mail and its attachments; then, right before
+   SMTP, one conditional UPDATE (the row lock) checks that the claim is still ours, renews the
+   lease and stores the Message-ID on the row; then hand it to SMTP. No database lock or SQLite
+   write lock is held while rendering PDFs or talking to SMTP.
+3. *Record* (one UPDATE, again only while the claim is ours): `sent` with the Message-ID, or
+   `retrying` with exponential back-off, or `failed` after MAX_ATTEMPTS, on a permanent (5xx)
+   rejection, or at once when no valid message can be built from the row (UnsendableMail: a
+   recipient address or header value that is not valid, see `header_text`).
 
-A worker that dies between 1 and 3 leaves the row in `sending`; once the claim expires the
-sweeper (`communications.services.outbox_sweep`) puts it back in the queue. The only window in
-which a mail can go out twice is between the SMTP server's "250 accepted" and the UPDATE in
-step 3 (well under a millisecond, no rendering in it): exactly-once is impossible over SMTP,
-so the Message-ID is derived from the outbox key and a receiver (or we) can spot the duplicate.
+While a worker is alive it keeps its leases: renewed before each mail and every
+LEASE_RENEW_SECONDS by a helper thread (`_leases`) for the whole batch, so neither a slow SMTP
+conversation nor a long batch lets one run out. A worker that dies (kill -9, OOM, lost machine)
+stops renewing; within CLAIM_LEASE plus one sweeper interval (beat: 15 s) the sweeper
+(`communications.services.outbox_sweep`) puts its rows back in the queue, or a redelivered task
+claims them. A worker that merely stalled past its lease finds another token on the row and
+does not send. The only window in which a mail can go out twice is between the SMTP server's
+"250 accepted" and the UPDATE in step 3 (well under a millisecond, no rendering in it), or a
+worker frozen in the middle of an SMTP conversation: exactly-once is impossible over SMTP, so
+the Message-ID is derived from the outbox key, stored on the row before the first attempt and
+reused by every later one, and a receiver (or we) can spot the duplicate.
 
 Retries are not Celery ETA tasks (with Redis they are redelivered after the visibility timeout
 and held in worker memory); the sweeper queues a `retrying` row again once it is due.
@@ -25,27 +35,35 @@ task per SEND_BATCH_SIZE rows (communications.services.outbox_queue). The batch 
 in one statement and reads the rows they refer to once, then sends each over the same SMTP
 connection and records each on its own right after the server accepted it, so every guarantee
 above holds per mail. Rows a batch never started (time limit, unexpected error) go straight
-back to the queue; a worker killed mid-batch leaves its claimed rows to the sweeper as above.
+back to the queue; a worker killed mid-batch leaves its claimed rows to the sweeper once their
+leases run out, as above.
 The SMTP path writes the message bytes with communications.mime instead of Django's email.mime
 tree (same headers and structure, a tenth of the sender's CPU less).
 """
 
+import contextlib
 import functools
 import hashlib
 import logging
+import os
 import re
+import secrets
 import smtplib
+import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.errors import MessageError
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import sanitize_address
-from django.db import connection
+from django.core.validators import validate_email
+from django.db import connection, connections
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.template import Context
@@ -58,8 +76,13 @@ from .models import OutboxMail
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-# A claim older than this is a worker that died mid-send; far above EMAIL_TIMEOUT + rendering.
-SENDING_TIMEOUT = timedelta(minutes=10)
+# How long a claim lives without renewal. A live worker renews it before every mail and every
+# LEASE_RENEW_SECONDS (so it covers any SMTP conversation, whatever EMAIL_TIMEOUT is); a dead
+# one stops, and its rows are handed on CLAIM_LEASE + one sweeper interval (15 s) after the
+# crash at the latest. Longer than EMAIL_TIMEOUT (20 s), so a renewal that is late by one
+# blocked socket operation still lands inside the lease.
+CLAIM_LEASE = timedelta(seconds=30)
+LEASE_RENEW_SECONDS = 10.0
 # A queued row not sent within this time lost its broker message (broker down, worker killed
 # holding it); the sweeper queues it again. Re-queueing twice is harmless: sending is idempotent.
 QUEUED_GRACE = timedelta(minutes=5)
@@ -67,9 +90,13 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 TICKET = "participants.Ticket"
 # An idle SMTP connection older than this is checked with NOOP before it is reused.
 SMTP_IDLE_CHECK_SECONDS = 15
-# A batch starts no new mail after this long: far inside SENDING_TIMEOUT, so its claims are
-# still live for every mail it sends (each takes at most a few EMAIL_TIMEOUTs).
-BATCH_SEND_SECONDS = SENDING_TIMEOUT.total_seconds() / 2
+# A batch starts no new mail after this long and gives the rest back to the queue, so one task
+# does not hold a worker process (and claims other processes could be sending) for ever.
+BATCH_SEND_SECONDS = 300.0
+# A display name longer than this is cut: encoded, it must fit one header line with the address.
+MAX_DISPLAY_NAME = 78
+# The stored subject's length (OutboxMail.subject).
+MAX_SUBJECT = 300
 
 
 @dataclass(frozen=True)
@@ -92,6 +119,26 @@ def message_id_for(mail: OutboxMail) -> str:
     """The same outbox row always gets the same Message-ID, so a duplicate is recognisable."""
     digest = hashlib.sha256(mail.key.encode()).hexdigest()[:32]
     return f"<outbox.{mail.pk}.{digest}@{_mail_domain()}>"
+
+
+class UnsendableMail(Exception):
+    """No valid message can be built from this outbox row (an invalid recipient address, a
+    header value with a line break): a permanent failure, retrying cannot change it."""
+
+
+# Characters that must never reach a header from visitor data: C0 and C1 controls (CR and LF
+# would start a new header, NUL cuts it short for some software, TAB/FF/VT), DEL, the Unicode
+# line and paragraph separators, and the bidi overrides and isolates that make a name display
+# as something else than what it is.
+_HEADER_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def header_text(value: str, *, limit: int) -> str:
+    """Visitor text made fit for one header line: each control character becomes a space, runs
+    of white space one space, and the length is capped. Quotes, commas and non-ASCII stay:
+    the header writers quote and RFC 2047-encode them, so they can never add a recipient."""
+    cleaned = " ".join(_HEADER_UNSAFE.sub(" ", str(value or "")).split())
+    return cleaned[:limit].rstrip()
 
 
 # --- Rendering (pure: reads rows, never writes) ------------------------------------------------
@@ -140,7 +187,10 @@ def render_parts(
     ticket = context.get("ticket")
     if loaded is not None and getattr(ticket, "_meta", None) and ticket._meta.label == TICKET:
         loaded[("ticket", ticket.pk)] = ticket
-    headers = {"Message-ID": message_id_for(mail), "Auto-Submitted": "auto-generated"}
+    # The Message-ID stored by an earlier attempt (communications.sending step 2) wins: a
+    # mail resent after a crash must carry the one the first copy had.
+    message_id = mail.message_id or message_id_for(mail)
+    headers = {"Message-ID": message_id, "Auto-Submitted": "auto-generated"}
     # Only non-transactional mail (mailings) carries an unsubscribe link; its outbox row says
     # so with list_unsubscribe_url. RFC 8058 one-click: the link accepts a bare POST.
     unsubscribe = mail.context.get("list_unsubscribe_url") if isinstance(mail.context, dict) else ""
@@ -148,10 +198,12 @@ def render_parts(
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     rendered = RenderedMail(
-        subject=" ".join(subject.split()),
+        # Subjects and names carry visitor data (names, titles): never a line break or control
+        # character into a header, whatever the forms let through.
+        subject=header_text(subject, limit=MAX_SUBJECT),
         text=text,
         html=html,
-        to_name=mail.to_name,
+        to_name=header_text(mail.to_name, limit=MAX_DISPLAY_NAME),
         to_email=mail.to_email,
         headers=headers,
     )
@@ -177,7 +229,7 @@ def _django_message(rendered: RenderedMail) -> EmailMultiAlternatives:
     )
     message.attach_alternative(rendered.html, "text/html")
     for filename, content, mimetype in rendered.attachments:
-        message.attach(filename, content, mimetype)
+        message.attach(filename, content, mime.django_attachment_mimetype(mimetype))
     return message
 
 
@@ -268,26 +320,40 @@ def deliver_rendered(rendered: RenderedMail) -> None:
     The SMTP path writes the message with communications.mime (no email.mime tree); the file,
     console and in-memory backends get the Django message as before.
     """
+    try:
+        validate_email(rendered.to_email)
+    except ValidationError as exc:
+        raise UnsendableMail("the recipient address is not a valid e-mail address") from exc
     if settings.EMAIL_BACKEND != SMTP_BACKEND:
-        _django_message(rendered).send()
+        try:
+            # These backends build the message inside send() and do no network I/O: a value
+            # error here is a header that cannot be written.
+            _django_message(rendered).send()
+        except (ValueError, UnicodeError, MessageError) as exc:
+            raise UnsendableMail(f"the message cannot be built: {exc}") from exc
         return
-    # Built before touching the connection: a malformed header fails this mail only.
-    sender = _from_header(settings.DEFAULT_FROM_EMAIL)
-    to = mime.address_header(rendered.to_name, rendered.to_email)
-    data = mime.build_message(
-        from_header=sender,
-        to_header=to,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        headers=rendered.headers,
-        attachments=rendered.attachments,
-    )
+    # Built before touching the connection: a malformed header fails this mail only, for good.
+    try:
+        sender = _from_header(settings.DEFAULT_FROM_EMAIL)
+        to = mime.address_header(rendered.to_name, rendered.to_email)
+        # The envelope names the row's address alone, never one parsed back out of the header.
+        recipient = mime.envelope_address(rendered.to_email)
+        data = mime.build_message(
+            from_header=sender,
+            to_header=to,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            headers=rendered.headers,
+            attachments=rendered.attachments,
+        )
+    except (ValueError, UnicodeError, MessageError) as exc:
+        raise UnsendableMail(f"the message cannot be built: {exc}") from exc
     with _smtp_lock:
         backend = _smtp_backend()
         try:
             # One recipient: either accepted ({}) or SMTPRecipientsRefused is raised.
-            backend.connection.sendmail(sender, [to], data)
+            backend.connection.sendmail(sender, [recipient], data)
         except Exception:
             # The connection may be half-dead; the next mail opens a fresh one.
             close_connections()
@@ -296,7 +362,10 @@ def deliver_rendered(rendered: RenderedMail) -> None:
 
 
 def is_permanent(exc: Exception) -> bool:
-    """A 5xx answer means the server will never take this mail; retrying only delays the news."""
+    """A 5xx answer means the server will never take this mail; retrying only delays the news.
+    Neither will a message that cannot be built from its row."""
+    if isinstance(exc, UnsendableMail):
+        return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
         return bool(codes) and all(500 <= code < 600 for code in codes)
@@ -308,9 +377,16 @@ def is_permanent(exc: Exception) -> bool:
 # --- The send step ------------------------------------------------------------------------------
 
 
-def _claim_many(mail_ids: Sequence[int]) -> list[OutboxMail]:
-    """Move the due rows among `mail_ids` to `sending` and load them, in ONE statement
-    (UPDATE ... RETURNING); returns them in the order of `mail_ids`.
+def new_claim_token() -> str:
+    """Names one claim: the host and process (so the outbox shows who holds a row) and a random
+    part (so two claims of the same process never look alike)."""
+    return f"{socket.gethostname()[:60]}/{os.getpid()}/{secrets.token_hex(6)}"
+
+
+def _claim_many(mail_ids: Sequence[int], *, token: str) -> list[OutboxMail]:
+    """Move the due rows among `mail_ids` to `sending` under the claim `token` with a fresh
+    lease and load them, in ONE statement (UPDATE ... RETURNING); returns them in the order of
+    `mail_ids`. A `sending` row whose lease has run out is due: its worker is gone.
 
     The UPDATE is atomic on its own: on PostgreSQL a concurrent claim of the same row waits for
     the row lock and then re-checks the WHERE clause against the committed `sending` status, so
@@ -331,7 +407,8 @@ def _claim_many(mail_ids: Sequence[int]) -> list[OutboxMail]:
         # Only quoted model identifiers are interpolated; every value is a parameter.
         f"UPDATE {quote(meta.db_table)} SET {column['status']} = %s,"  # noqa: S608
         f" {column['attempts']} = {column['attempts']} + 1,"
-        f" {column['next_attempt_at']} = %s, {column['updated_at']} = %s"
+        f" {column['next_attempt_at']} = %s, {column['updated_at']} = %s,"
+        f" {column['claim_token']} = %s"
         f" WHERE {column['id']} IN ({placeholders}) AND ({column['status']} = %s"
         f" OR ({column['status']} IN (%s, %s) AND ({column['next_attempt_at']} IS NULL"
         f" OR {column['next_attempt_at']} <= %s)))"
@@ -340,8 +417,9 @@ def _claim_many(mail_ids: Sequence[int]) -> list[OutboxMail]:
     at = connection.ops.adapt_datetimefield_value
     params = [
         OutboxMail.Status.SENDING.value,
-        at(now + SENDING_TIMEOUT),
+        at(now + CLAIM_LEASE),
         at(now),
+        token,
         *mail_ids,
         OutboxMail.Status.QUEUED.value,
         OutboxMail.Status.RETRYING.value,
@@ -352,7 +430,7 @@ def _claim_many(mail_ids: Sequence[int]) -> list[OutboxMail]:
     return [claimed[pk] for pk in mail_ids if pk in claimed]
 
 
-_CLAIM_COLUMNS = ("id", "status", "attempts", "next_attempt_at", "updated_at")
+_CLAIM_COLUMNS = ("id", "status", "attempts", "next_attempt_at", "updated_at", "claim_token")
 
 
 def _why_not_claimed(mail_ids: Sequence[int]) -> dict[int, str]:
@@ -364,7 +442,7 @@ def _why_not_claimed(mail_ids: Sequence[int]) -> dict[int, str]:
         if status is None:
             reasons[pk] = "missing"
         elif status == OutboxMail.Status.SENDING:
-            # Another worker holds a live claim; if it died, the claim expires and the
+            # Another worker holds a live lease; if it died, the lease runs out and the
             # sweeper queues the row again.
             reasons[pk] = "busy"
         elif status == OutboxMail.Status.RETRYING:
@@ -375,8 +453,8 @@ def _why_not_claimed(mail_ids: Sequence[int]) -> dict[int, str]:
 
 
 def _claim(mail_id: int) -> tuple[OutboxMail | None, str]:
-    """Claim one row: (row, "sending"), or (None, why not)."""
-    claimed = _claim_many([mail_id])
+    """Claim one row under a claim of its own: (row, "sending"), or (None, why not)."""
+    claimed = _claim_many([mail_id], token=new_claim_token())
     if claimed:
         return claimed[0], claimed[0].status
     return None, _why_not_claimed([mail_id])[mail_id]
@@ -394,13 +472,15 @@ def mails_send(*, mail_ids: Sequence[int]) -> dict[int, SendOutcome]:
     (`mailcontext.preload_rows`), then per mail: render, SMTP, and its own record UPDATE right
     after the server accepted it, so the duplicate window stays one mail wide however large
     the batch. Rows another worker holds, or that are sent, failed or not due, are left alone.
-    A batch stops starting new mails after BATCH_SEND_SECONDS (well inside the claim's
-    SENDING_TIMEOUT, so the sweeper never hands a row to a second worker while this one may
-    still send it); rows it did not start, also after an unexpected error, are released
-    straight back to the queue.
+    The batch's leases are kept alive (`_leases`) until each of its mails is recorded; a mail
+    whose claim was lost meanwhile (this worker stalled past its lease and the row went to
+    another) is skipped ("lost"). A batch stops starting new mails after BATCH_SEND_SECONDS;
+    rows it did not start, also after an unexpected error, are released straight back to the
+    queue.
     """
     ids = list(dict.fromkeys(int(pk) for pk in mail_ids))
-    claimed = _claim_many(ids)
+    token = new_claim_token()
+    claimed = _claim_many(ids, token=token)
     outcomes: dict[int, SendOutcome] = {}
     if len(claimed) < len(ids):
         won = {mail.pk for mail in claimed}
@@ -412,47 +492,148 @@ def mails_send(*, mail_ids: Sequence[int]) -> dict[int, SendOutcome]:
     rows = mailcontext.preload_rows(claimed) if len(claimed) > 1 else None
     started = time.monotonic()
     pending = list(reversed(claimed))
-    try:
-        while pending and time.monotonic() - started < BATCH_SEND_SECONDS:
-            mail = pending.pop()
-            outcomes[mail.pk] = _send_claimed(mail, rows)
-    finally:
-        if pending:
-            _release([mail.pk for mail in pending])
-            outcomes.update({mail.pk: SendOutcome(status="released") for mail in pending})
+    with _leases.hold(token, [mail.pk for mail in claimed]) as done:
+        try:
+            while pending and time.monotonic() - started < BATCH_SEND_SECONDS:
+                mail = pending.pop()
+                outcomes[mail.pk] = _send_claimed(mail, rows, token)
+                done(mail.pk)
+        finally:
+            if pending:
+                _release([mail.pk for mail in pending], token)
+                outcomes.update({mail.pk: SendOutcome(status="released") for mail in pending})
     return outcomes
 
 
-def _send_claimed(mail: OutboxMail, rows: dict | None) -> SendOutcome:
+def _ours(mail: OutboxMail, token: str):
+    """The row, only while `token` still holds its claim: every write after the claim goes
+    through this, so a worker that lost its lease never overwrites its successor's state."""
+    return OutboxMail.objects.filter(
+        pk=mail.pk, status=OutboxMail.Status.SENDING, claim_token=token
+    )
+
+
+def _send_claimed(mail: OutboxMail, rows: dict | None, token: str) -> SendOutcome:
     # The batch's rows double as the attachments' `loaded` rows (same keys: ("ticket", pk)).
     loaded = {} if rows is None else rows
     try:
         rendered = render_parts(mail, loaded=loaded, rows=rows, attachments=True)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+        return _record_failure(mail, exc, token)
+    message_id = rendered.headers["Message-ID"]
+    # Right before SMTP, under the row lock (one conditional UPDATE): still our claim? Then
+    # renew the lease for this conversation and store the Message-ID, so that whoever sends
+    # this row again after a crash reuses it. Rendering (PDFs) may have taken a while.
+    if not _ours(mail, token).update(
+        next_attempt_at=timezone.now() + CLAIM_LEASE, message_id=message_id
+    ):
+        logger.warning("mail %s: claim lost before sending; another worker has it", mail.pk)
+        return SendOutcome(status="lost")
+    try:
         deliver_rendered(rendered)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
-        return _record_failure(mail, exc)
+        return _record_failure(mail, exc, token)
     now = timezone.now()
-    OutboxMail.objects.filter(pk=mail.pk).update(
-        status=OutboxMail.Status.SENT,
-        subject=rendered.subject[:300],
-        message_id=rendered.headers["Message-ID"],
-        sent_at=now,
-        next_attempt_at=None,
-        last_error="",
-        updated_at=now,
-    )
+    sent = {
+        "status": OutboxMail.Status.SENT,
+        "subject": rendered.subject[:MAX_SUBJECT],
+        "message_id": message_id,
+        "sent_at": now,
+        "next_attempt_at": None,
+        "last_error": "",
+        "claim_token": "",
+        "updated_at": now,
+    }
+    if not _ours(mail, token).update(**sent):
+        # The lease ran out while SMTP had the mail (a stalled worker, a database outage). It
+        # was delivered, so say so unless another worker already did: one that has not sent
+        # it yet then finds it sent and leaves it.
+        OutboxMail.objects.filter(pk=mail.pk).exclude(status=OutboxMail.Status.SENT).update(**sent)
+        logger.warning("mail %s: claim lost while sending; recorded as sent", mail.pk)
     return SendOutcome(status=OutboxMail.Status.SENT)
 
 
-def _release(mail_ids: list[int]) -> None:
+def _release(mail_ids: list[int], token: str) -> None:
     """Give claimed rows that were never attempted back: queued and due at once (the claim's
     attempt is not counted). The sweeper queues them on its next run."""
-    OutboxMail.objects.filter(pk__in=mail_ids, status=OutboxMail.Status.SENDING).update(
+    OutboxMail.objects.filter(
+        pk__in=mail_ids, status=OutboxMail.Status.SENDING, claim_token=token
+    ).update(
         status=OutboxMail.Status.QUEUED,
         attempts=Greatest(F("attempts") - 1, 0),
         next_attempt_at=timezone.now(),
+        claim_token="",
         updated_at=timezone.now(),
     )
+
+
+class _LeaseKeeper:
+    """Renews the leases of the claims this process holds, every LEASE_RENEW_SECONDS, from one
+    daemon thread per process (started on first use, so after a prefork child is forked).
+
+    The sending thread cannot renew while it waits for SMTP or renders a PDF; this thread can,
+    so a live worker never loses a lease however slow its SMTP server is, and a dead one stops
+    renewing with it. Each renewal is one conditional UPDATE per batch (only rows still
+    `sending` under that batch's token), on this thread's own database connection, closed
+    again after each round so it never outlives a database restart (or a test database).
+    """
+
+    def __init__(self) -> None:
+        self._forked()
+        # A thread does not survive fork(), and a lock held at that moment would stay held:
+        # a forked child (a prefork pool process) starts from nothing and its own thread.
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._held: dict[str, set[int]] = {}
+        self._lock = threading.Lock()
+        self._sleep = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def hold(self, token: str, mail_ids: list[int]) -> Iterator:
+        """Keep these claims' leases alive inside the block; the caller calls the yielded
+        function with each mail's id once that mail is recorded (its lease is no longer ours
+        to keep)."""
+        held = set(mail_ids)
+
+        def done(mail_id: int) -> None:
+            with self._lock:
+                held.discard(mail_id)
+
+        with self._lock:
+            self._held[token] = held
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outbox-leases", daemon=True)
+                self._thread.start()
+        try:
+            yield done
+        finally:
+            with self._lock:
+                self._held.pop(token, None)
+
+    def _run(self) -> None:
+        while not self._sleep.wait(LEASE_RENEW_SECONDS):
+            with self._lock:
+                batches = [(token, list(ids)) for token, ids in self._held.items() if ids]
+            if not batches:
+                continue
+            try:
+                for token, ids in batches:
+                    _renew(ids, token)
+            except Exception:  # noqa: BLE001 - try again next round; the lease has slack
+                logger.warning("outbox: renewing claim leases failed", exc_info=True)
+            finally:
+                connections.close_all()
+
+
+def _renew(mail_ids: list[int], token: str) -> int:
+    return OutboxMail.objects.filter(
+        pk__in=mail_ids, status=OutboxMail.Status.SENDING, claim_token=token
+    ).update(next_attempt_at=timezone.now() + CLAIM_LEASE)
+
+
+_leases = _LeaseKeeper()
 
 
 # An enhanced status code ("5.1.1") says why without saying to whom.
@@ -484,22 +665,29 @@ def failure_log_reason(exc: Exception) -> str:
     return " ".join(parts)
 
 
-def _record_failure(mail: OutboxMail, exc: Exception) -> SendOutcome:
+def _record_failure(mail: OutboxMail, exc: Exception, token: str) -> SendOutcome:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     now = timezone.now()
     if is_permanent(exc) or mail.attempts >= MAX_ATTEMPTS:
-        OutboxMail.objects.filter(pk=mail.pk).update(
-            status=OutboxMail.Status.FAILED, last_error=error, next_attempt_at=None, updated_at=now
-        )
+        if not _ours(mail, token).update(
+            status=OutboxMail.Status.FAILED,
+            last_error=error,
+            next_attempt_at=None,
+            claim_token="",
+            updated_at=now,
+        ):
+            return _lost(mail)
         logger.error("mail %s failed permanently: %s", mail.pk, failure_log_reason(exc))
         return SendOutcome(status=OutboxMail.Status.FAILED)
     delay = backoff_seconds(mail.attempts)
-    OutboxMail.objects.filter(pk=mail.pk).update(
+    if not _ours(mail, token).update(
         status=OutboxMail.Status.RETRYING,
         last_error=error,
         next_attempt_at=now + timedelta(seconds=delay),
+        claim_token="",
         updated_at=now,
-    )
+    ):
+        return _lost(mail)
     logger.warning(
         "mail %s failed (attempt %s), retry in %ss: %s",
         mail.pk,
@@ -508,3 +696,9 @@ def _record_failure(mail: OutboxMail, exc: Exception) -> SendOutcome:
         failure_log_reason(exc),
     )
     return SendOutcome(status=OutboxMail.Status.RETRYING, retry_in=delay)
+
+
+def _lost(mail: OutboxMail) -> SendOutcome:
+    # Another worker holds the row now; its outcome is the one that counts.
+    logger.warning("mail %s: claim lost before its failure was recorded", mail.pk)
+    return SendOutcome(status="lost")

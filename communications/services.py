@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from common.errors import RuleViolation
 from common.prepared import PreparedInsert
 
+from .calendars import calendar_snapshot, ics_attachment
 from .models import OutboxMail
 from .sending import QUEUED_GRACE
 
@@ -322,24 +323,30 @@ def _attendee_mail(*, ticket, key: str, template: str, attachments: list[dict]) 
     )
 
 
-def event_mails_enqueue(*, event, template: str, method: str = "REQUEST") -> int:
-    """Queue `template` (event_changed / event_cancelled) to every valid ticket of the event.
+def event_mails_enqueue(*, event, template: str, method: str = "REQUEST", tickets=None) -> int:
+    """Queue `template` (event_changed / event_cancelled) to every valid ticket of the event,
+    or to `tickets` only (valid tickets of this event, e.g. a booking that raced the change).
 
     Keys carry the revision, so each change mails once and a later change mails again. The
-    caller holds the event lock and has already bumped event.revision.
+    caller holds the event lock and has already bumped event.revision; the invite each mail
+    carries is the event as it is now (snapshot), whenever the mail is sent.
     """
     Ticket = apps.get_model("participants", "Ticket")
-    tickets = Ticket.objects.filter(event=event, status=Ticket.Status.VALID).select_related(
-        "person"
-    )
+    if tickets is None:
+        tickets = (
+            Ticket.objects.filter(event=event, status=Ticket.Status.VALID)
+            .select_related("person")
+            .iterator(chunk_size=500)
+        )
+    snapshot = calendar_snapshot(event)
     count = 0
-    for ticket in tickets.iterator(chunk_size=500):
+    for ticket in tickets:
         _attendee_mail(
             ticket=ticket,
             key=f"{template}:{ticket.pk}:{event.revision}",
             template=template,
             attachments=[
-                {"type": "ics", "event_id": event.pk, "method": method, "ticket_id": ticket.pk}
+                ics_attachment(event=event, method=method, ticket_id=ticket.pk, snapshot=snapshot)
             ],
         )
         count += 1
@@ -362,26 +369,30 @@ def event_reminders_queue(*, now: datetime | None = None) -> int:
             event__starts_at__gt=now,
             event__starts_at__lte=now + timedelta(hours=24),
             created_at__lte=now - timedelta(hours=2),
-        ).select_related("person")
+        ).select_related("person", "event")
     )
     keys = {f"event_reminder:{ticket.pk}": ticket for ticket in tickets}
     done = set(OutboxMail.objects.filter(key__in=list(keys)).values_list("key", flat=True))
+    snapshots: dict[int, dict] = {}
     count = 0
     for key, ticket in keys.items():
         if key in done:
             continue
+        event = ticket.event
+        if event.pk not in snapshots:
+            snapshots[event.pk] = calendar_snapshot(event)
         with transaction.atomic():
             _attendee_mail(
                 ticket=ticket,
                 key=key,
                 template="event_reminder",
                 attachments=[
-                    {
-                        "type": "ics",
-                        "event_id": ticket.event_id,
-                        "method": "REQUEST",
-                        "ticket_id": ticket.pk,
-                    }
+                    ics_attachment(
+                        event=event,
+                        method="REQUEST",
+                        ticket_id=ticket.pk,
+                        snapshot=snapshots[event.pk],
+                    )
                 ],
             )
         count += 1

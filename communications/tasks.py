@@ -41,7 +41,8 @@ def render_ticket_pdfs_task(ticket_ids: list[int]) -> int:
 
 @shared_task(ignore_result=True)
 def sweep_outbox_task() -> int:
-    """Periodic: queue outbox rows whose task message was lost or whose back-off is over."""
+    """Periodic (beat: every 15 s): queue outbox rows whose task message was lost, whose
+    back-off is over, or whose sending worker died (its claim lease ran out)."""
     return services.outbox_sweep()
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from common.errors import RuleViolation
 from common.permissions import user_is_organiser_admin
+from common.validators import CleanTextFormMixin
 from events.models import Event
 
 from . import selectors, services
@@ -40,7 +41,7 @@ def staff_required(view):
     return wrapper
 
 
-class OutboxFilterForm(forms.Form):
+class OutboxFilterForm(CleanTextFormMixin, forms.Form):
     status = forms.ChoiceField(
         label=gettext_lazy("Status"),
         required=False,
@@ -111,8 +112,8 @@ def outbox_detail(request, pk: int):
     subject = body = ""
     render_error = ""
     try:
-        message = render_mail(mail)
-        subject, body = message.subject, message.body
+        preview = selectors.mail_preview(mail)
+        subject, body = preview.subject, preview.text
     except Exception as exc:  # noqa: BLE001 - show why it cannot render instead of a 500
         render_error = f"{type(exc).__name__}: {exc}"
     return render(

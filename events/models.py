@@ -40,6 +40,11 @@ class Event(models.Model):
         PUBLISHED = "published", _("Published")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # Kinds that are never shown publicly, in any status (events.selectors.public_event_list):
+    # a school session's event carries the school's address, the pupils' level and number and
+    # the ambassador's name; an intervision meeting belongs to a closed group.
+    PRIVATE_KINDS = (Kind.SCHOOL_SESSION, Kind.INTERVISION)
+
     campaign = models.ForeignKey(
         Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="events"
     )
@@ -90,6 +95,9 @@ class Event(models.Model):
         default=0,
         help_text=_("Kept from the refund of every cancelled paid ticket."),
     )
+    # When the event was first published (set by save()). A cancelled event stays public only
+    # if it had been published: a draft that is cancelled never becomes visible.
+    published_at = models.DateTimeField(_("first published"), null=True, blank=True, editable=False)
     # Incremented on every change attendees must hear about; it is the iCalendar SEQUENCE.
     revision = models.PositiveIntegerField(_("revision"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -124,6 +132,16 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        # Every way an event becomes published (the admin, a service, a fixture) passes here,
+        # so "was it ever published" cannot be forgotten by one of them.
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "published_at"}
+        super().save(*args, **kwargs)
 
     @property
     def is_online(self) -> bool:

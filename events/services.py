@@ -12,6 +12,7 @@ more specific entry, so one organiser action is one entry.
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
@@ -118,6 +119,23 @@ def event_cancel(*, event: Event, actor=None, request=None) -> Event:
             )
     _copy(locked, event)
     return event
+
+
+def event_revision_bump(*, event: Event) -> int:
+    """Count a change of who is invited as a new calendar revision; returns the new revision.
+
+    RFC 5546 3.2.5: a CANCEL increments SEQUENCE, also the CANCEL that removes one attendee
+    (a cancelled ticket, a journalist who declines) while the event goes on. The revision is
+    the event's SEQUENCE, so it is bumped here and the removed attendee's CANCEL carries it; a
+    later invite to the same address (booking again) then is not older than that CANCEL.
+    Nobody else is mailed: their copy only lacks a name in the attendee list.
+
+    Precondition: the caller holds ``lock_event(event.pk)`` (revisions of one event are
+    written in order) and passes the locked instance, which is updated in place.
+    """
+    Event.objects.filter(pk=event.pk).update(revision=F("revision") + 1)
+    event.revision = Event.objects.filter(pk=event.pk).values_list("revision", flat=True).get()
+    return event.revision
 
 
 def event_save(

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from participants.selectors import event_availability_get
 
 from .models import Campaign, Event
-from .selectors import event_list_upcoming
+from .selectors import event_list_upcoming, public_event_list
 
 EVENTS_PER_PAGE = 24
 
@@ -41,9 +41,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    event = get_object_or_404(
-        Event.objects.select_related("campaign"), slug=slug, status__in=["published", "cancelled"]
-    )
+    event = get_object_or_404(public_event_list().select_related("campaign"), slug=slug)
     availability = event_availability_get(event=event)
     opens = event.registration_opens_at
     return render(

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.validators import CleanTextFormMixin
 from events.models import Event
 from organisations.models import Region
 from privacy.forms import AccessibleFormMixin
@@ -87,7 +88,7 @@ class MailingForm(AccessibleFormMixin, forms.Form):
         }
 
 
-class PreviewForm(forms.Form):
+class PreviewForm(CleanTextFormMixin, forms.Form):
     recipient = forms.ChoiceField(label=_("Preview for"))
 
     def __init__(self, *args, recipients=(), **kwargs):

@@ -7,6 +7,7 @@ from django.db.models import Count, QuerySet
 from django.utils.crypto import salted_hmac
 
 from communications.models import OutboxMail
+from communications.selectors import mail_preview
 from participants.models import CampaignParticipation, Ticket
 
 from .models import Mailing, Segment, Unsubscribe
@@ -177,8 +178,6 @@ def mailing_list() -> QuerySet[Mailing]:
 def mailing_preview(*, mailing: Mailing, recipient: Recipient) -> dict:
     """The mail exactly as this recipient would get it (same templates and headers), rendered
     from an unsaved outbox row: nothing is written."""
-    from communications.sending import render_mail
-
     from .services import mailing_outbox_context
 
     mail = OutboxMail(
@@ -190,11 +189,9 @@ def mailing_preview(*, mailing: Mailing, recipient: Recipient) -> dict:
         context=mailing_outbox_context(mailing=mailing, recipient=recipient),
         event_id=mailing.event_id,
     )
-    message = render_mail(mail)
+    preview = mail_preview(mail)
     return {
-        "subject": message.subject,
-        "text": message.body,
-        "headers": {
-            k: v for k, v in message.extra_headers.items() if k.startswith("List-Unsubscribe")
-        },
+        "subject": preview.subject,
+        "text": preview.text,
+        "headers": {k: v for k, v in preview.headers.items() if k.startswith("List-Unsubscribe")},
     }

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from common.errors import RuleViolation
+from common.validators import CleanTextFormMixin
 from events.models import Question, TicketType
 
 from .models import Membership
@@ -40,7 +41,7 @@ def _field_name(key: str) -> str:
     return ".".join(parts)
 
 
-class AttendeeForm(forms.Form):
+class AttendeeForm(CleanTextFormMixin, forms.Form):
     """Add an attendee to a booking; the event's questions are added as `q_<question id>`."""
 
     name = forms.CharField(
@@ -85,7 +86,7 @@ def _question_field(question: Question) -> forms.Field:
     return forms.CharField(label=question.label, required=question.required, max_length=1000)
 
 
-class AttendeeChangeForm(forms.Form):
+class AttendeeChangeForm(CleanTextFormMixin, forms.Form):
     """Correct the name, or swap the place to a colleague (new name and e-mail address)."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
@@ -95,7 +96,7 @@ class AttendeeChangeForm(forms.Form):
     )
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(CleanTextFormMixin, forms.Form):
     email = forms.EmailField(label=_("E-mail address of your colleague"), max_length=254)
     role = forms.ChoiceField(
         label=_("Role"),
@@ -105,11 +106,11 @@ class InvitationForm(forms.Form):
     )
 
 
-class RoleForm(forms.Form):
+class RoleForm(CleanTextFormMixin, forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(CleanTextFormMixin, forms.Form):
     name = forms.CharField(
         label=_("Name of the key"),
         max_length=100,
@@ -117,7 +118,7 @@ class ApiTokenForm(forms.Form):
     )
 
 
-class InvitationAcceptForm(forms.Form):
+class InvitationAcceptForm(CleanTextFormMixin, forms.Form):
     first_name = forms.CharField(
         label=_("First name"),
         max_length=150,

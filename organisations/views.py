@@ -9,6 +9,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -16,7 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from api import services as api_services
 from common.errors import RuleViolation
+from participants import links as participant_links
 from participants import services as participant_services
+from payments import selectors as payment_selectors
 
 from . import selectors, services
 from .forms import (
@@ -96,8 +99,17 @@ def booking_detail(request: HttpRequest, *, membership: Membership, registration
             "event": registration.event,
             "form": _attendee_form(registration),
             "changes_open": selectors.booking_changes_open(registration=registration),
+            "checkout_url": _checkout_url(registration),
         },
     )
+
+
+def _checkout_url(registration) -> str | None:
+    """The pay page of a booking awaiting payment, only when paying online can work now."""
+    if not payment_selectors.booking_payable_online(registration=registration):
+        return None
+    token = participant_links.booking_token(registration)
+    return reverse("payments:checkout", kwargs={"token": token})
 
 
 @portal_view()

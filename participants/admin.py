@@ -6,11 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from common.errors import RuleViolation
+from common.validators import CleanTextFormMixin
 
+from .checkin import ticket_check_in
 from .models import Answer, CampaignParticipation, Person, Registration, Ticket, WaitingListEntry
 
 
-class RejectReasonForm(forms.Form):
+class RejectReasonForm(CleanTextFormMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reason (sent to the booker)"),
         required=False,
@@ -138,8 +140,32 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ["person__name", "person__email", "registration__code"]
     autocomplete_fields = ["registration", "event", "ticket_type", "person"]
     list_select_related = ["person", "event", "ticket_type"]
-    readonly_fields = ["secret", "created_at"]
+    # The check-in time is never typed in: it is set by participants.checkin (the action below),
+    # which refuses outside the event's check-in window.
+    readonly_fields = ["secret", "created_at", "checked_in_at"]
     inlines = [AnswerInline]
+    actions = ["check_in"]
+
+    @admin.action(description=_("Check in the selected tickets"), permissions=["change"])
+    def check_in(self, request, queryset):
+        # One service call per ticket, each its own transaction: a refusal (window not open,
+        # already checked in) is reported per ticket and leaves the others as they are.
+        done = 0
+        for ticket in queryset.select_related("person", "event"):
+            try:
+                ticket_check_in(
+                    secret=ticket.secret, event=ticket.event, user=request.user, request=request
+                )
+            except RuleViolation as exc:
+                self.message_user(request, f"{ticket}: {exc.message}", messages.ERROR)
+            else:
+                done += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d ticket checked in.", "%(count)d tickets checked in.", done)
+            % {"count": done},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Answer)

@@ -12,7 +12,7 @@ from common.middleware import DEFAULT_PERMISSIONS_POLICY, build_permissions_poli
 from common.permissions import may_check_in
 from events.models import Event
 
-from .checkin import MAX_ID, checkin_counts, ticket_check_in
+from .checkin import MAX_ID, checkin_counts, checkin_window, ticket_check_in
 
 
 def _may_check_in(user, event: Event) -> bool:
@@ -48,10 +48,17 @@ def event_checkin(request: HttpRequest, event_id: int) -> HttpResponse:
                 "message": _("Welcome, %(name)s!") % {"name": ticket.person.name},
                 "ticket": ticket,
             }
+    opens, closes = checkin_window(event)
     response = render(
         request,
         "checkin/checkin.html",
-        {"event": event, "result": result, "counts": checkin_counts(event=event)},
+        {
+            "event": event,
+            "result": result,
+            "counts": checkin_counts(event=event),
+            "opens": opens,
+            "closes": closes,
+        },
         status=status,
     )
     # The only page that may use the camera (optional QR scanning in static/js/checkin.js);

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.errors import RuleViolation
 from common.money import format_euros
+from common.validators import CleanTextFormMixin
 from events.models import Event, Question, TicketType
 from organisations.models import Organisation, Region
 from organisations.validators import normalise_kvk, normalise_postcode
@@ -23,8 +24,9 @@ from participants.models import CampaignParticipation
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
-class AccessibleFormMixin:
-    """Ties error messages to their inputs (aria-invalid, aria-describedby).
+class AccessibleFormMixin(CleanTextFormMixin):
+    """Ties error messages to their inputs (aria-invalid, aria-describedby); checks every text
+    field with the common input-hygiene rule (common.validators).
 
     The ids match templates/participants/_field.html: `<auto_id>_error` and
     `<auto_id>_helptext`. Widget attributes are set when errors appear, which covers both
@@ -206,7 +208,7 @@ class ParticipationForm(AccessibleFormMixin, forms.Form):
         }
 
 
-class ParticipationFilterForm(forms.Form):
+class ParticipationFilterForm(CleanTextFormMixin, forms.Form):
     """Filters of the public list of participating organisations (GET)."""
 
     region = forms.ModelChoiceField(
@@ -267,11 +269,24 @@ class BookerForm(AccessibleFormMixin, forms.Form):
         "payment_method": "payment_method",
     }
 
-    def __init__(self, *args, allow_invoice: bool = True, **kwargs):
+    def __init__(self, *args, payment_methods=("online", "invoice"), **kwargs):
+        """``payment_methods``: what a paid booking can be paid with now, in the order offered
+        (the view asks payments.selectors.payment_methods_available). Only those are shown,
+        so a way to pay that cannot work (iDEAL without a Stripe account) is never offered."""
         super().__init__(*args, **kwargs)
-        if not allow_invoice:
-            self.fields["payment_method"].choices = self.fields["payment_method"].choices[:1]
-            self.fields["payment_method"].help_text = ""
+        field = self.fields["payment_method"]
+        # Only what works is shown; every known value is still accepted, so a free booking
+        # (or a page loaded before) is never refused here: the view asks payments whether
+        # the chosen way can pay for the tickets chosen.
+        field.widget.choices = [c for c in field.choices if c[0] in payment_methods]
+        field.initial = field.widget.choices[0][0] if field.widget.choices else None
+        if "online" not in payment_methods and "invoice" in payment_methods:
+            field.help_text = _(
+                "Paying online is not available at the moment. Paid tickets can only be booked "
+                "on invoice to an organisation: fill in its name and KvK number."
+            )
+        elif "invoice" not in payment_methods:
+            field.help_text = ""
 
     def clean_kvk_number(self) -> str:
         value = self.cleaned_data.get("kvk_number", "")

@@ -22,9 +22,11 @@ from django.utils.translation import ngettext
 
 from common.errors import RuleViolation
 from common.prepared import PreparedInsert
-from communications.services import mail_enqueue, mail_enqueue_many
+from communications.calendars import calendar_snapshot, ics_attachment
+from communications.services import event_mails_enqueue, mail_enqueue, mail_enqueue_many
 from events.locking import lock_event
 from events.models import Event, Question, TicketType
+from events.services import NOTIFY_FIELDS, event_revision_bump
 from organisations.models import Organisation, Region
 from organisations.validators import normalise_kvk, normalise_postcode
 from payments import hooks as payment_hooks
@@ -340,8 +342,11 @@ def _check_duplicate_emails(
 # --- mails -----------------------------------------------------------------------------------
 
 
-def _ticket_confirmed_mail(ticket: Ticket, *, key: str | None = None) -> dict:
-    """The ``mail_enqueue`` arguments of a ticket's confirmation."""
+def _ticket_confirmed_mail(
+    ticket: Ticket, *, event: Event, key: str | None = None, snapshot: dict | None = None
+) -> dict:
+    """The ``mail_enqueue`` arguments of a ticket's confirmation. Its invite is ``event`` as it
+    is now (communications.calendars): the caller passes the event it holds the lock of."""
     return {
         "key": key or f"ticket_confirmed:{ticket.pk}",
         "template": "ticket_confirmed",
@@ -351,22 +356,27 @@ def _ticket_confirmed_mail(ticket: Ticket, *, key: str | None = None) -> dict:
         "context": {"ticket_id": ticket.pk},
         "attachments": [
             {"type": "ticket_pdf", "ticket_id": ticket.pk},
-            {
-                "type": "ics",
-                "event_id": ticket.event_id,
-                "method": "REQUEST",
-                "ticket_id": ticket.pk,
-            },
+            ics_attachment(event=event, method="REQUEST", ticket_id=ticket.pk, snapshot=snapshot),
         ],
         "event_id": ticket.event_id,
     }
 
 
-def _mail_ticket_confirmed(ticket: Ticket, *, key: str | None = None) -> None:
-    mail_enqueue(**_ticket_confirmed_mail(ticket, key=key))
+def _mail_ticket_confirmed(ticket: Ticket, *, event: Event, key: str | None = None) -> None:
+    mail_enqueue(**_ticket_confirmed_mail(ticket, event=event, key=key))
 
 
-def _mail_ticket_cancelled(ticket: Ticket, *, person: Person, key: str | None = None) -> None:
+def _mail_ticket_cancelled(
+    ticket: Ticket,
+    *,
+    person: Person,
+    event: Event,
+    key: str | None = None,
+    snapshot: dict | None = None,
+) -> None:
+    """Tell ``person`` their place is gone, with the CANCEL that removes only them from the
+    event (RFC 5546 3.2.5: no STATUS:CANCELLED, the event goes on). Precondition: the caller
+    holds the event lock and bumped its revision (``event_revision_bump``) for this removal."""
     mail_enqueue(
         key=key or f"ticket_cancelled:{ticket.pk}",
         template="ticket_cancelled",
@@ -375,7 +385,13 @@ def _mail_ticket_cancelled(ticket: Ticket, *, person: Person, key: str | None = 
         language=person.preferred_language,
         context={"ticket_id": ticket.pk, "person_id": person.pk},
         attachments=[
-            {"type": "ics", "event_id": ticket.event_id, "method": "CANCEL", "ticket_id": ticket.pk}
+            ics_attachment(
+                event=event,
+                method="CANCEL",
+                ticket_id=ticket.pk,
+                attendee_removed=True,
+                snapshot=snapshot,
+            )
         ],
         event_id=ticket.event_id,
     )
@@ -398,11 +414,12 @@ def _mail_booker(reg: Registration, *, template: str, key: str, **extra) -> None
     mail_enqueue(**_booker_mail(reg, template=template, key=key, **extra))
 
 
-def _confirm_tickets_and_mail(reg: Registration, tickets: list[Ticket]) -> None:
+def _confirm_tickets_and_mail(reg: Registration, tickets: list[Ticket], *, event: Event) -> None:
     # One batch: this runs under the event lock, so two statements instead of two per mail.
+    snapshot = calendar_snapshot(event)
     mail_enqueue_many(
         mails=[
-            *(_ticket_confirmed_mail(ticket) for ticket in tickets),
+            *(_ticket_confirmed_mail(t, event=event, snapshot=snapshot) for t in tickets),
             _booker_mail(reg, template="booking_confirmed", key=f"booking_confirmed:{reg.pk}"),
         ]
     )
@@ -510,11 +527,25 @@ def _booking_rows(
     if status == Registration.Status.PENDING_APPROVAL:
         _mail_booker(reg, template="booking_pending_approval", key=f"booking_pending:{reg.pk}")
     elif status == Registration.Status.CONFIRMED:
-        _confirm_tickets_and_mail(reg, tickets)
+        _confirm_tickets_and_mail(reg, tickets, event=event)
     # The tickets as written (person and ticket type attached), for a caller that renders the
     # new booking at once: it need not read them back while the lock is still held.
     reg.created_tickets = tickets
     return reg
+
+
+def _mail_change_missed(*, read: Event, locked: Event, reg: Registration) -> None:
+    """The confirmations were queued with the event as read before the lock (their invites
+    say its time and place then). An organiser who moved the event in between mailed the
+    tickets committed at that moment, which these were not: they get that update now, under
+    the same key the change would have used."""
+    if reg.status != Registration.Status.CONFIRMED or all(
+        getattr(read, name) == getattr(locked, name) for name in NOTIFY_FIELDS
+    ):
+        return
+    event_mails_enqueue(
+        event=locked, template="event_changed", method="REQUEST", tickets=reg.created_tickets
+    )
 
 
 def _organisation_for_booking(*, kvk_number: str, name: str, errors) -> Organisation | None:
@@ -646,6 +677,7 @@ def registration_create(
             language=language,
             payment_method=payment_method,
         )
+        read = event
         event = lock_event(event.pk)
         # Under the lock only what depends on other bookings: the rules that may have
         # changed meanwhile (the organiser may have closed or cancelled the event), this
@@ -658,6 +690,7 @@ def registration_create(
         )
         _capacity_check(event=event, wanted=wanted, ticket_types=types, already_written=True)
         _booking_payments(reg, chosen)
+        _mail_change_missed(read=read, locked=event, reg=reg)
         return reg
 
 
@@ -711,7 +744,7 @@ def registration_confirm(*, registration: Registration) -> Registration:
         tickets = list(
             Ticket.objects.filter(pk__in=[t.pk for t in tickets]).select_related("person")
         )
-        _confirm_tickets_and_mail(reg, tickets)
+        _confirm_tickets_and_mail(reg, tickets, event=event)
         _sync(registration, reg)
         return registration
 
@@ -753,11 +786,18 @@ def _release(*, event: Event, tickets: list[Ticket], actor: str | None) -> None:
     )
     for t in tickets:
         t.status, t.cancelled_at = Ticket.Status.CANCELLED, now
-    for t in was_valid:
-        _mail_ticket_cancelled(t, person=t.person)
     if actor is not None:
         payment_hooks.on_tickets_cancelled(tickets=tickets, by_organiser=actor == "organiser")
     _offer_free_places(event=event)
+    if was_valid:
+        # Their CANCEL removes them only, under a new SEQUENCE (events.services). Written
+        # after the places are counted: the event lock orders cancellations; a row update
+        # before the count would serialise them as well and hide a missing lock (the control
+        # in tests/participants/test_concurrency_pg.py).
+        event_revision_bump(event=event)
+        snapshot = calendar_snapshot(event)
+        for t in was_valid:
+            _mail_ticket_cancelled(t, person=t.person, event=event, snapshot=snapshot)
 
 
 def registration_reject(*, registration: Registration, user, reason: str = "") -> Registration:
@@ -781,8 +821,13 @@ def registration_reject(*, registration: Registration, user, reason: str = "") -
         return registration
 
 
-def registration_expire(*, registration: Registration) -> Registration:
-    """Payment did not arrive in time: free the places. Idempotent; only awaiting_payment."""
+def registration_expire(
+    *, registration: Registration, provider_failed: bool = False
+) -> Registration:
+    """Payment did not arrive in time: free the places. Idempotent; only awaiting_payment.
+
+    ``provider_failed``: our last try to let the booker pay failed at the payment provider, so
+    the mail says that instead of suggesting the booker paid too late."""
     with transaction.atomic():
         event, reg = _locked_registration(registration)
         if reg.status != Registration.Status.AWAITING_PAYMENT:
@@ -792,21 +837,50 @@ def registration_expire(*, registration: Registration) -> Registration:
         reg.save(update_fields=["status", "updated_at"])
         tickets = list(reg.tickets.filter(status__in=Ticket.HOLDS_PLACE).select_related("person"))
         _release(event=event, tickets=tickets, actor=None)
-        _mail_booker(reg, template="booking_expired", key=f"booking_expired:{reg.pk}")
+        extra = {"provider_failed": True} if provider_failed else {}
+        _mail_booker(reg, template="booking_expired", key=f"booking_expired:{reg.pk}", **extra)
         _sync(registration, reg)
         return registration
 
 
+def _checked_in_refused() -> RuleViolation:
+    return RuleViolation(
+        _(
+            "This ticket has been checked in: the visit has taken place, so the ticket can no "
+            "longer be cancelled."
+        ),
+        code="checked_in",
+    )
+
+
 def registration_cancel(*, registration: Registration, actor: str = "booker") -> Registration:
+    """Cancel a booking: every ticket that holds a place and has not been checked in.
+
+    A checked-in ticket is attendance that happened (and the database allows a check-in only on
+    a valid ticket): like pretix, it is neither cancelled nor refunded. Those tickets stay
+    valid and the booking stays open for them; the caller tells the booker which were kept
+    (the booking's tickets with ``checked_in_at``). A booking whose every place is checked in
+    has nothing left to cancel: ``checked_in``, and nothing changes.
+    """
     with transaction.atomic():
         event, reg = _locked_registration(registration)
         if reg.status not in selectors.ACTIVE_REGISTRATION_STATUSES:
             raise RuleViolation(_("This booking is already cancelled."), code="already_cancelled")
+        holding = reg.tickets.filter(status__in=Ticket.HOLDS_PLACE)
+        tickets = list(holding.filter(checked_in_at__isnull=True).select_related("person"))
+        if not tickets and holding.exists():
+            raise RuleViolation(
+                _(
+                    "Every ticket of this booking has been checked in: the visit has taken "
+                    "place, so the booking can no longer be cancelled."
+                ),
+                code="checked_in",
+            )
         _check_deadline(event, actor)
-        reg.status = Registration.Status.CANCELLED
-        reg.hold_expires_at = None
-        reg.save(update_fields=["status", "hold_expires_at", "updated_at"])
-        tickets = list(reg.tickets.filter(status__in=Ticket.HOLDS_PLACE).select_related("person"))
+        if len(tickets) == holding.count():
+            reg.status = Registration.Status.CANCELLED
+            reg.hold_expires_at = None
+            reg.save(update_fields=["status", "hold_expires_at", "updated_at"])
         _release(event=event, tickets=tickets, actor=actor)
         _sync(registration, reg)
         return registration
@@ -824,6 +898,9 @@ def ticket_cancel(*, ticket: Ticket, actor: str = "attendee") -> Ticket:
         event, fresh = _locked_ticket(ticket)
         if fresh.status not in Ticket.HOLDS_PLACE:
             raise RuleViolation(_("This ticket is already cancelled."), code="already_cancelled")
+        if fresh.checked_in_at is not None:
+            # Attendance that happened: not cancelled, not refunded (registration_cancel).
+            raise _checked_in_refused()
         _check_deadline(event, actor)
         _release(event=event, tickets=[fresh], actor=actor)
         reg = fresh.registration
@@ -871,10 +948,12 @@ def ticket_update_attendee(
         fresh.secret = new_secret()
         fresh.save(update_fields=["person", "secret"])
         if fresh.status == Ticket.Status.VALID:
+            # The previous holder is removed from the event: a new SEQUENCE for their CANCEL.
+            event_revision_bump(event=event)
             _mail_ticket_cancelled(
-                fresh, person=old, key=f"ticket_cancelled:{fresh.pk}:swap:{old.pk}"
+                fresh, person=old, event=event, key=f"ticket_cancelled:{fresh.pk}:swap:{old.pk}"
             )
-            _mail_ticket_confirmed(fresh, key=f"ticket_confirmed:{fresh.pk}:{new.pk}")
+            _mail_ticket_confirmed(fresh, event=event, key=f"ticket_confirmed:{fresh.pk}:{new.pk}")
         _sync(ticket, fresh)
         return ticket
 
@@ -941,7 +1020,7 @@ def ticket_add(*, registration: Registration, attendee: AttendeeInput) -> Ticket
             [Answer(ticket=new, question_id=q, value=v) for q, v in clean.answers.items()]
         )
         if status == Ticket.Status.VALID:
-            _mail_ticket_confirmed(new)
+            _mail_ticket_confirmed(new, event=event)
         return new
 
 

@@ -25,6 +25,7 @@ from common.errors import RuleViolation
 from common.ratelimit import RateLimit, check_limits
 from communications.renderers.attachments import render_attachment
 from events.models import Event, TicketType
+from events.selectors import public_event_list
 from participants import links, selectors, services
 from participants.forms import (
     AttendeeNameForm,
@@ -37,6 +38,7 @@ from participants.forms import (
     error_summary,
 )
 from participants.models import CampaignParticipation, Registration, Ticket, WaitingListEntry
+from payments import selectors as payment_selectors
 
 ATTENDEE_PREFIX = "attendees"
 
@@ -81,11 +83,7 @@ def _language() -> str:
 
 
 def _public_event(slug: str) -> Event:
-    return get_object_or_404(
-        Event.objects.select_related("campaign"),
-        slug=slug,
-        status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED],
-    )
+    return get_object_or_404(public_event_list().select_related("campaign"), slug=slug)
 
 
 def _changes_allowed(event: Event) -> bool:
@@ -145,15 +143,15 @@ def booking_create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
         if availability.sold_out:
             return redirect("participants:waitlist_join", slug=event.slug)
-        booker_form = BookerForm()
+        booker_form = _booker_form()
         formset = _attendee_formset(event, availability=availability)
         return _render_booking(request, context, booker_form, formset)
 
-    booker_form = BookerForm(data=request.POST)
+    booker_form = _booker_form(data=request.POST)
     formset = _attendee_formset(event, availability=availability, data=request.POST)
     if "add_attendee" in request.POST:
         # No-JavaScript "add another attendee": show the same values plus one empty row.
-        booker_form = BookerForm(initial=_submitted_values(booker_form))
+        booker_form = _booker_form(initial=_submitted_values(booker_form))
         # Capped: a hand-made TOTAL_FORMS must not make the page render hundreds of rows.
         rows = [_submitted_values(f) for f in formset.forms][: event.max_tickets_per_booking]
         if len(rows) < event.max_tickets_per_booking:
@@ -167,6 +165,11 @@ def booking_create(request: HttpRequest, slug: str) -> HttpResponse:
         return _render_booking(request, context, booker_form, formset)
 
     forms_valid = booker_form.is_valid() & formset.is_valid()
+    if forms_valid and (refusal := _payment_refusal(booker_form, formset)):
+        # A way to pay that cannot work now (online without a Stripe account): refused here,
+        # next to the field, instead of a booking that can never be paid.
+        booker_form.add_error("payment_method", refusal)
+        forms_valid = False
     if forms_valid:
         attendees, row_map = _attendee_inputs(booker_form, formset)
         try:
@@ -211,15 +214,35 @@ def _attendee_inputs(booker_form, formset):
     return attendees, row_map
 
 
-def _payment_method(booker_form, formset) -> str:
-    paid = any(
+def _booker_form(**kwargs) -> BookerForm:
+    # The public form books for an organisation when a KvK number is typed, so invoice is
+    # offered; _payment_refusal checks the choice against what was typed.
+    methods = payment_selectors.payment_methods_available(for_organisation=True)
+    return BookerForm(payment_methods=methods, **kwargs)
+
+
+def _has_paid_ticket(formset) -> bool:
+    return any(
         not f.cleaned_data["ticket_type"].is_free
         for i, f in enumerate(formset.forms)
         if i == 0 or not f.is_blank()
     )
-    if not paid:
+
+
+def _payment_method(booker_form, formset) -> str:
+    if not _has_paid_ticket(formset):
         return "online"
     return booker_form.cleaned_data.get("payment_method") or "online"
+
+
+def _payment_refusal(booker_form, formset) -> str | None:
+    """Why the chosen way to pay cannot be used now (payments decides), or None."""
+    if not _has_paid_ticket(formset):
+        return None
+    return payment_selectors.payment_method_refusal(
+        method=_payment_method(booker_form, formset),
+        for_organisation=bool(booker_form.cleaned_data.get("kvk_number")),
+    )
 
 
 def _render_closed(request, event, availability) -> HttpResponse:
@@ -306,8 +329,9 @@ def _booking_context(registration: Registration, token: str) -> dict:
         "active_tickets": active,
         "token": token,
         "can_change": open_booking and bool(active) and _changes_allowed(registration.event),
+        # "Pay now" only when paying online can work (payments.selectors).
         "checkout_url": _checkout_url(token)
-        if registration.status == Registration.Status.AWAITING_PAYMENT
+        if payment_selectors.booking_payable_online(registration=registration)
         else None,
         "manage_url": reverse("participants:booking_manage", kwargs={"token": token}),
     }
@@ -375,14 +399,18 @@ def booking_ticket_cancel(request: HttpRequest, token: str, ticket_id: int) -> H
                 _("The ticket of %(name)s has been cancelled.") % {"name": ticket.person.name},
             )
         return redirect(back)
+    kept = _checked_in([ticket])
     return render(
         request,
         "participants/cancel_confirm.html",
         {
             "event": registration.event,
-            "tickets": [ticket],
+            "tickets": [] if kept else [ticket],
+            "kept_tickets": kept,
             "back_url": back,
-            "allowed": ticket.status in Ticket.HOLDS_PLACE and _changes_allowed(ticket.event),
+            "allowed": ticket.status in Ticket.HOLDS_PLACE
+            and _changes_allowed(ticket.event)
+            and not kept,
         },
     )
 
@@ -400,20 +428,40 @@ def booking_cancel(request: HttpRequest, token: str) -> HttpResponse:
         except RuleViolation as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Your booking has been cancelled."))
+            kept = _checked_in(selectors.ticket_list_for_registration(registration=registration))
+            if kept:
+                messages.success(
+                    request,
+                    _(
+                        "Your booking has been cancelled, except the tickets that have already "
+                        "been checked in: %(names)s."
+                    )
+                    % {"names": ", ".join(t.person.name for t in kept)},
+                )
+            else:
+                messages.success(request, _("Your booking has been cancelled."))
         return redirect(back)
     context = _booking_context(registration, token)
+    # Checked-in tickets are kept by services.registration_cancel: say so before the booker
+    # confirms, instead of listing them as cancelled.
+    kept = _checked_in(context["active_tickets"])
+    tickets = [t for t in context["active_tickets"] if t not in kept]
     return render(
         request,
         "participants/cancel_confirm.html",
         {
             "event": registration.event,
-            "tickets": context["active_tickets"],
+            "tickets": tickets,
+            "kept_tickets": kept,
             "whole_booking": True,
             "back_url": back,
-            "allowed": context["can_change"],
+            "allowed": context["can_change"] and bool(tickets),
         },
     )
+
+
+def _checked_in(tickets) -> list[Ticket]:
+    return [t for t in tickets if t.status == Ticket.Status.VALID and t.checked_in_at]
 
 
 # --- The attendee's personal link --------------------------------------------------------
@@ -497,14 +545,16 @@ def ticket_cancel(request: HttpRequest, token: str) -> HttpResponse:
         else:
             messages.success(request, _("Your ticket has been cancelled."))
         return redirect(back)
+    kept = _checked_in([ticket])
     return render(
         request,
         "participants/cancel_confirm.html",
         {
             "event": ticket.event,
-            "tickets": [ticket],
+            "tickets": [] if kept else [ticket],
+            "kept_tickets": kept,
             "back_url": back,
-            "allowed": _ticket_context(ticket, token)["can_change"],
+            "allowed": _ticket_context(ticket, token)["can_change"] and not kept,
         },
     )
 
@@ -580,10 +630,7 @@ def waitlist_offer(request: HttpRequest, token: str) -> HttpResponse:
 
 def _campaign_week(slug: str) -> Event:
     return get_object_or_404(
-        Event.objects.select_related("campaign"),
-        slug=slug,
-        kind=Event.Kind.CAMPAIGN_WEEK,
-        status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED],
+        public_event_list().select_related("campaign"), slug=slug, kind=Event.Kind.CAMPAIGN_WEEK
     )
 
 

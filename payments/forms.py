@@ -3,8 +3,10 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.validators import CleanTextFormMixin
 
-class RefundForm(forms.Form):
+
+class RefundForm(CleanTextFormMixin, forms.Form):
     amount = forms.DecimalField(
         label=_("Amount to refund (€)"),
         min_value=Decimal("0.01"),

@@ -13,7 +13,10 @@ from participants.models import Registration
 
 
 class Payment(models.Model):
-    """One Stripe Checkout Session for a booking (a booking may need several attempts)."""
+    """One attempt to pay a booking online: normally a Stripe Checkout Session (a booking may
+    need several attempts). An attempt that failed at the payment provider (unreachable, 5xx,
+    timeout, refused) is kept too, without a session, with status provider_error: the hold
+    expiry reads it to keep the places longer instead of blaming the booker."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -22,6 +25,7 @@ class Payment(models.Model):
         EXPIRED = "expired", _("Expired")
         REFUNDED = "refunded", _("Refunded")
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        PROVIDER_ERROR = "provider_error", _("Payment provider unavailable")
 
     # Statuses in which the money reached us (refunds included).
     RECEIVED = (Status.PAID, Status.REFUNDED, Status.PARTIALLY_REFUNDED)
@@ -30,7 +34,10 @@ class Payment(models.Model):
         Registration, verbose_name=_("booking"), on_delete=models.PROTECT, related_name="payments"
     )
     attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
-    stripe_session_id = models.CharField(_("Stripe checkout session"), max_length=255, unique=True)
+    # Empty (NULL, so unique still holds for the others) on an attempt that failed at Stripe.
+    stripe_session_id = models.CharField(
+        _("Stripe checkout session"), max_length=255, unique=True, null=True, blank=True
+    )
     stripe_payment_intent_id = models.CharField(
         _("Stripe payment intent"), max_length=255, blank=True, default=""
     )
@@ -44,6 +51,11 @@ class Payment(models.Model):
     method = models.CharField(_("payment method"), max_length=30, blank=True, default="")
     expires_at = models.DateTimeField(_("session expires"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # What the payment provider answered when this attempt failed there (status provider_error).
+    provider_error = models.TextField(_("payment provider error"), blank=True, default="")
+    # Set when the hold expiry kept the places longer because this attempt failed at the
+    # provider; a booking gets that extension once.
+    hold_extended_until = models.DateTimeField(_("hold extended until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -4,6 +4,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,6 +60,70 @@ def ticket_lines(*, tickets, amounts: dict[int, int] | None = None) -> list[Tick
         )
         for (type_id, unit), group in grouped.items()
     ]
+
+
+# --- Payment methods: the one place that says what a booking can be paid with now -----------
+
+ONLINE = Registration.PaymentMethod.ONLINE
+INVOICE = Registration.PaymentMethod.INVOICE
+
+
+def online_payment_configured() -> bool:
+    """Whether this deployment can take payments online: a Stripe account is configured.
+
+    Without one (the embedded default) iDEAL and card are never offered. An outage of a
+    configured provider does not take the method away: it is temporary, so the pay page says
+    so and the hold is kept (services.checkout_start, services.holds_expire)."""
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def payment_methods_available(*, for_organisation: bool) -> list[str]:
+    """The methods a booking with paid tickets can be paid with now, in the order offered.
+
+    online (iDEAL, card): only when online_payment_configured(). invoice: only for a booking
+    made for an organisation (the invoice needs a buyer; the database holds the same rule).
+    The public booking form asks with ``for_organisation=True`` to show the choice and again
+    with what was typed; the API books for its token's organisation; the pages of a booking
+    awaiting payment offer "Pay now" only when online is in the list."""
+    methods = []
+    if online_payment_configured():
+        methods.append(ONLINE)
+    if for_organisation:
+        methods.append(INVOICE)
+    return methods
+
+
+def payment_method_refusal(*, method: str, for_organisation: bool) -> str | None:
+    """Why a booking with paid tickets cannot be paid with ``method`` now (a translated
+    message for the payment_method field), or None when it can."""
+    available = payment_methods_available(for_organisation=for_organisation)
+    if method in available:
+        return None
+    if method == ONLINE:
+        if INVOICE in available:
+            return _("Paying online is not available at the moment. Choose payment by invoice.")
+        return _(
+            "Paying online is not available at the moment. Paid tickets can only be booked on "
+            "invoice to an organisation: fill in its name and KvK number."
+        )
+    if method == INVOICE:
+        return _("Paying by invoice is only possible when booking for an organisation.")
+    return _("Choose a payment method.")
+
+
+def booking_payable_online(*, registration: Registration) -> bool:
+    """Whether the pages of this booking offer "Pay now" (Stripe Checkout)."""
+    return (
+        registration.status == Registration.Status.AWAITING_PAYMENT
+        and ONLINE in payment_methods_available(for_organisation=False)
+    )
+
+
+def last_attempt_failed_at_provider(*, registration: Registration) -> bool:
+    """Whether our latest try to start paying this booking online failed at the payment
+    provider (unreachable, 5xx, timeout): then running out of time is not the booker's doing."""
+    last = registration.payments.order_by("-attempt", "-pk").only("status").first()
+    return last is not None and last.status == Payment.Status.PROVIDER_ERROR
 
 
 def registration_ticket_lines(*, registration: Registration, statuses=None) -> list[TicketLine]:

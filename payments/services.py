@@ -50,10 +50,10 @@ def _registration_confirm(*, registration: Registration) -> None:
     registration_confirm(registration=registration)
 
 
-def _registration_expire(*, registration: Registration) -> None:
+def _registration_expire(*, registration: Registration, provider_failed: bool = False) -> None:
     from participants.services import registration_expire
 
-    registration_expire(registration=registration)
+    registration_expire(registration=registration, provider_failed=provider_failed)
 
 
 def _booking_url(registration: Registration) -> str:
@@ -72,14 +72,23 @@ def checkout_start(*, registration: Registration, success_url: str, cancel_url: 
     30 minutes: with a shorter hold the places are released at hold_expires_at anyway (the
     expiry job also expires the session), and a payment that still completes in between is
     handled as a late payment (confirmed if places are free, refunded otherwise).
+
+    Raises RuleViolation ``online_payment_unavailable`` when no Stripe account is configured
+    (nothing is called), and ``provider_unavailable`` when Stripe cannot be reached or fails
+    (5xx, timeout, refusal): that attempt is kept with status provider_error, the hold stays
+    and holds_expire extends it once instead of releasing the places.
     """
     registration = Registration.objects.select_related("event", "booker").get(pk=registration.pk)
     now = timezone.now()
-    if not settings.STRIPE_SECRET_KEY:
-        # The embedded default has no Stripe account: say so instead of calling out.
+    if not selectors.online_payment_configured():
+        # The embedded default has no Stripe account: no waiting will change that.
         raise RuleViolation(
-            _("Paying online is not possible right now. Please try again in a few minutes."),
-            code="payment_unavailable",
+            _(
+                "Paying online is not available at the moment. Please contact the organiser "
+                "at %(email)s about paying this booking."
+            )
+            % {"email": settings.ORGANISER_EMAIL},
+            code="online_payment_unavailable",
         )
     if registration.status != Registration.Status.AWAITING_PAYMENT:
         raise RuleViolation(_("This booking does not need to be paid."), code="not_payable")
@@ -111,10 +120,7 @@ def checkout_start(*, registration: Registration, success_url: str, cancel_url: 
     expires_at = _minute_ceil(
         max(hold_end, now + timedelta(seconds=STRIPE_MIN_SESSION_SECONDS + 60))
     )
-    unavailable = RuleViolation(
-        _("Paying online is not possible right now. Please try again in a few minutes."),
-        code="payment_unavailable",
-    )
+    failure = ""
     for _try in range(CHECKOUT_KEY_TRIES):
         params = _checkout_params(
             registration=registration,
@@ -129,34 +135,106 @@ def checkout_start(*, registration: Registration, success_url: str, cancel_url: 
             session = stripe_gateway.checkout_session_create(
                 params=params, idempotency_key=f"checkout-{registration.pk}-{attempt}"
             )
-        except stripe.IdempotencyError:
+        except stripe.IdempotencyError as exc:
             # Stripe made a session for this key with other parameters (a later minute)
             # that we never stored: the answer got lost, or another request for the same
             # attempt is storing it now. The key stays refused for 24 hours, so take the
             # next attempt. A lost session's address never reached a browser; if two tabs
             # both pay, the second payment is refunded as a duplicate.
             logger.info("checkout key of booking %s attempt %s was used", registration.pk, attempt)
+            failure = f"{type(exc).__name__}: {exc}"
             attempt += 1
             continue
         except stripe.StripeError as exc:
+            # Unreachable, 5xx or timeout (after the SDK's own retries), or a refusal: in
+            # every case the booker could not pay through no doing of theirs.
             logger.warning("checkout for booking %s failed: %s", registration.pk, exc)
-            raise unavailable from exc
-        break
-    else:
-        raise unavailable
+            failure = f"{type(exc).__name__}: {exc}"
+            break
+        return _session_payment_store(
+            registration=registration, attempt=attempt, session=session, amount=amount
+        )
+    _provider_failure_record(
+        registration=registration, attempt=attempt, amount=amount, error=failure
+    )
+    raise RuleViolation(
+        _(
+            "Our payment provider cannot be reached at the moment, so paying online is not "
+            "possible right now. Nothing has been charged."
+        ),
+        code="provider_unavailable",
+    )
+
+
+def _provider_failure_record(
+    *, registration: Registration, attempt: int, amount: int, error: str
+) -> None:
+    """Keep the attempt that failed at the provider: holds_expire reads it (the last attempt
+    failed there: extend the hold once, and never blame the booker), and the organiser sees it
+    among the payments. A concurrent request that stored a session for the same attempt wins."""
     with transaction.atomic():
-        payment, _created = Payment.objects.get_or_create(
-            stripe_session_id=session["id"],
+        Payment.objects.get_or_create(
+            registration=registration,
+            attempt=attempt,
             defaults={
-                "registration": registration,
-                "attempt": attempt,
-                "amount_cents": session["amount_total"] or amount,
-                "currency": session["currency"] or "eur",
-                "checkout_url": session["url"] or "",
-                "expires_at": datetime.fromtimestamp(session["expires_at"], tz=UTC),
+                "amount_cents": amount,
+                "status": Payment.Status.PROVIDER_ERROR,
+                "provider_error": error[:2000],
             },
         )
-    return payment
+
+
+def _session_payment_store(
+    *, registration: Registration, attempt: int, session: dict, amount: int
+) -> Payment:
+    """The payment row of a session Stripe made, created or found.
+
+    The attempt may already be on file as failed at the provider: its request reached Stripe
+    but the answer did not reach us (timeout), or a second tab failed while this one got
+    through. That row then becomes this session's, so an attempt is one row either way.
+    """
+    values = {
+        "amount_cents": session.get("amount_total") or amount,
+        "currency": session.get("currency") or "eur",
+        "checkout_url": session.get("url") or "",
+        "expires_at": datetime.fromtimestamp(session["expires_at"], tz=UTC)
+        if session.get("expires_at")
+        else None,
+    }
+    for _round in range(2):
+        with transaction.atomic():
+            payment = Payment.objects.filter(stripe_session_id=session["id"]).first()
+            if payment is not None:
+                return payment
+            failed = (
+                Payment.objects.select_for_update()
+                .filter(
+                    registration=registration,
+                    attempt=attempt,
+                    stripe_session_id__isnull=True,
+                )
+                .first()
+            )
+            if failed is not None:
+                for name, value in values.items():
+                    setattr(failed, name, value)
+                failed.stripe_session_id = session["id"]
+                failed.status = Payment.Status.OPEN
+                failed.save()
+                return failed
+            try:
+                with transaction.atomic():
+                    return Payment.objects.create(
+                        stripe_session_id=session["id"],
+                        registration=registration,
+                        attempt=attempt,
+                        **values,
+                    )
+            except IntegrityError:
+                # Another request stored this session, or a failure of this attempt, just
+                # now: the next round finds either.
+                continue
+    return Payment.objects.get(stripe_session_id=session["id"])
 
 
 def _minute_ceil(moment: datetime) -> datetime:
@@ -281,15 +359,12 @@ def _payment_for_session(session: dict) -> Payment | None:
             logger.warning("Stripe session %s matches no booking", session["id"])
             return None
         _lock_event(registration.event_id)
-        payment, _created = Payment.objects.get_or_create(
-            stripe_session_id=session["id"],
-            defaults={
-                "registration": registration,
-                "attempt": int(metadata.get("attempt") or 0)
-                or (registration.payments.aggregate(m=Max("attempt"))["m"] or 0) + 1,
-                "amount_cents": session.get("amount_total") or 0,
-                "currency": session.get("currency") or "eur",
-            },
+        payment = _session_payment_store(
+            registration=registration,
+            attempt=int(metadata.get("attempt") or 0)
+            or (registration.payments.aggregate(m=Max("attempt"))["m"] or 0) + 1,
+            session=session,
+            amount=0,
         )
     else:
         _lock_event(payment.registration.event_id)
@@ -350,7 +425,18 @@ def _on_session_expired(session: dict, *, method: str) -> None:
     others = registration.payments.exclude(pk=payment.pk)
     if others.filter(status__in=(Payment.Status.OPEN, *Payment.RECEIVED)).exists():
         return  # a newer attempt is still running or paid
-    _registration_expire(registration=registration)
+    if (
+        registration.hold_expires_at
+        and registration.hold_expires_at > timezone.now()
+        and registration.payments.filter(hold_extended_until__isnull=False).exists()
+    ):
+        # The hold was extended after a provider failure, past this older session's end:
+        # the places stay held as promised; holds_expire releases them when it ends.
+        return
+    _registration_expire(
+        registration=registration,
+        provider_failed=selectors.last_attempt_failed_at_provider(registration=registration),
+    )
 
 
 def _on_charge_refunded(charge: dict, *, method: str) -> None:
@@ -464,6 +550,11 @@ def _booking_paid(*, registration: Registration, payment: Payment, confirm: bool
 def holds_expire(*, now: datetime | None = None) -> int:
     """Expire bookings whose payment hold has passed; returns how many were expired.
 
+    A booking whose last checkout attempt failed at the payment provider is not the
+    booker's doing: its hold is extended once by the event's hold period (and the booker is
+    told, with the pay link) instead. If it runs out again, the places are released with a
+    mail that names the provider failure instead of a missed payment.
+
     Open Stripe sessions are expired first (outside any lock) so the booker cannot pay for
     places that are about to be offered to someone else; a payment that completed anyway
     arrives as a late payment.
@@ -476,37 +567,80 @@ def holds_expire(*, now: datetime | None = None) -> int:
     )
     expired = 0
     for registration_id in ids:
-        for payment in Payment.objects.filter(
-            registration_id=registration_id, status=Payment.Status.OPEN
-        ):
-            try:
-                stripe_gateway.checkout_session_expire(session_id=payment.stripe_session_id)
-            except stripe.StripeError as exc:
-                # Already completed or expired at Stripe: the webhook tells us which.
-                logger.info("could not expire session %s: %s", payment.stripe_session_id, exc)
-        if _hold_expire_one(registration_id=registration_id, now=now):
+        if not _hold_extension_due(registration_id=registration_id):
+            for payment in Payment.objects.filter(
+                registration_id=registration_id, status=Payment.Status.OPEN
+            ):
+                try:
+                    stripe_gateway.checkout_session_expire(session_id=payment.stripe_session_id)
+                except stripe.StripeError as exc:
+                    # Already completed or expired at Stripe: the webhook tells us which.
+                    logger.info("could not expire session %s: %s", payment.stripe_session_id, exc)
+        if _hold_end_one(registration_id=registration_id, now=now) == "expired":
             expired += 1
     return expired
 
 
-def _hold_expire_one(*, registration_id: int, now: datetime) -> bool:
+def _hold_extension_due(*, registration_id: int) -> bool:
+    """The last checkout attempt failed at the provider and the hold was not extended yet."""
+    payments = Payment.objects.filter(registration_id=registration_id)
+    last = payments.order_by("-attempt", "-pk").only("status").first()
+    return (
+        last is not None
+        and last.status == Payment.Status.PROVIDER_ERROR
+        and not payments.filter(hold_extended_until__isnull=False).exists()
+    )
+
+
+def _hold_end_one(*, registration_id: int, now: datetime) -> str:
+    """End one overdue hold under the event lock: "extended", "expired" or "" (nothing to do:
+    paid, expired or extended by a concurrent run in the meantime)."""
     with transaction.atomic():
         registration = Registration.objects.filter(pk=registration_id).first()
         if registration is None:
-            return False
-        _lock_event(registration.event_id)
-        registration = Registration.objects.get(pk=registration_id)
+            return ""
+        event = _lock_event(registration.event_id)
+        registration = Registration.objects.select_related("booker").get(pk=registration_id)
         if (
             registration.status != Registration.Status.AWAITING_PAYMENT
             or registration.hold_expires_at is None
             or registration.hold_expires_at > now
         ):
-            return False  # paid or expired by a concurrent run in the meantime
+            return ""
+        if _hold_extension_due(registration_id=registration_id):
+            _hold_extend(registration=registration, event=event, now=now)
+            return "extended"
         Payment.objects.filter(registration=registration, status=Payment.Status.OPEN).update(
             status=Payment.Status.EXPIRED, updated_at=timezone.now()
         )
-        _registration_expire(registration=registration)
-        return True
+        _registration_expire(
+            registration=registration,
+            provider_failed=selectors.last_attempt_failed_at_provider(registration=registration),
+        )
+        return "expired"
+
+
+def _hold_extend(*, registration: Registration, event: Event, now: datetime) -> None:
+    """Keep the places one more hold period after our provider failed the booker, and say so.
+    Precondition: the event lock is held. Once per booking: the places cannot be kept from
+    others for as long as an outage lasts."""
+    until = max(registration.hold_expires_at, now) + timedelta(minutes=event.payment_hold_minutes)
+    Registration.objects.filter(pk=registration.pk).update(hold_expires_at=until, updated_at=now)
+    last = registration.payments.order_by("-attempt", "-pk").first()
+    last.hold_extended_until = until
+    last.save(update_fields=["hold_extended_until", "updated_at"])
+    logger.info(
+        "hold of booking %s extended to %s after a provider failure", registration.pk, until
+    )
+    mail_enqueue(
+        key=f"payment_hold_extended:{registration.pk}",
+        template="payment_hold_extended",
+        to_email=registration.booker.email,
+        to_name=registration.booker.name,
+        language=registration.language,
+        context={"registration_id": registration.pk, "payment_id": last.pk},
+        event_id=registration.event_id,
+    )
 
 
 # --- Refunds --------------------------------------------------------------------------------

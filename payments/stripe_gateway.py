@@ -14,20 +14,24 @@ from django.conf import settings
 
 
 @lru_cache(maxsize=4)
-def _client(api_key: str, api_base: str) -> stripe.StripeClient:
+def _client(api_key: str, api_base: str, timeout: float) -> stripe.StripeClient:
     base_addresses = {"api": api_base} if api_base else None
-    # 20 s instead of the SDK's 80 s: a booker waits on the checkout call, and a webhook must
-    # answer Stripe in time; the retries reuse the Idempotency-Key.
+    # STRIPE_TIMEOUT_SECONDS (20 s) instead of the SDK's 80 s: a booker waits on the checkout
+    # call, and a webhook must answer Stripe in time; the retries reuse the Idempotency-Key.
     return stripe.StripeClient(
         api_key,
         base_addresses=base_addresses,
         max_network_retries=2,
-        http_client=stripe.new_default_http_client(timeout=20),
+        http_client=stripe.new_default_http_client(timeout=timeout),
     )
 
 
 def client() -> stripe.StripeClient:
-    return _client(settings.STRIPE_SECRET_KEY or "sk_test_unset", settings.STRIPE_API_BASE)
+    return _client(
+        settings.STRIPE_SECRET_KEY or "sk_test_unset",
+        settings.STRIPE_API_BASE,
+        settings.STRIPE_TIMEOUT_SECONDS,
+    )
 
 
 # Every function returns plain JSON data (dicts and lists), never SDK objects, so services

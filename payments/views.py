@@ -40,7 +40,7 @@ def checkout(request: HttpRequest, token: str) -> HttpResponse:
     registration, invalid = _booking_or_invalid(request, token)
     if invalid:
         return invalid
-    error = None
+    error = error_code = None
     if request.method == "POST":
         # SITE_URL, not the request's Host header: these addresses leave our hands.
         base = settings.SITE_URL
@@ -53,7 +53,7 @@ def checkout(request: HttpRequest, token: str) -> HttpResponse:
                 cancel_url=base + reverse("payments:checkout", kwargs={"token": token}),
             )
         except RuleViolation as exc:
-            error = exc.message
+            error, error_code = exc.message, exc.code
         else:
             # 303: the browser follows with a GET to Stripe's page.
             response = HttpResponseRedirect(payment.checkout_url)
@@ -66,9 +66,16 @@ def checkout(request: HttpRequest, token: str) -> HttpResponse:
         "lines": selectors.registration_ticket_lines(registration=registration),
         "amount_cents": selectors.registration_amount_due(registration=registration),
         "payable": registration.status == Registration.Status.AWAITING_PAYMENT,
+        "online_available": selectors.online_payment_configured(),
         "error": error,
+        "provider_down": error_code == "provider_unavailable",
     }
-    return render(request, "payments/checkout.html", context, status=409 if error else 200)
+    # 503 when the provider is down: a temporary outage of the service, not of the request.
+    status = 503 if error_code == "provider_unavailable" else 409 if error else 200
+    response = render(request, "payments/checkout.html", context, status=status)
+    if status == 503:
+        response["Retry-After"] = "60"
+    return response
 
 
 def checkout_return(request: HttpRequest, token: str) -> HttpResponse:

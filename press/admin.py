@@ -5,6 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from common.errors import RuleViolation
+from common.validators import CleanTextFormMixin
 
 from . import selectors, services
 from .models import (
@@ -62,7 +63,7 @@ class SpokespersonAdmin(admin.ModelAdmin):
     raw_id_fields = ("person",)
 
 
-class SlotForm(forms.ModelForm):
+class SlotForm(CleanTextFormMixin, forms.ModelForm):
     class Meta:
         model = InterviewSlot
         fields = ("moment", "spokesperson", "starts_at", "ends_at")

@@ -25,6 +25,7 @@ from api.views import ERROR_SCHEMA, ID_PARAMETER, LIST_ERRORS, ApiPagination
 from common.errors import RuleViolation
 from common.permissions import IsOrganiserAdmin
 from common.ratelimit import RateLimit, RateLimitMixin
+from common.validators import CleanTextSerializerMixin
 from organisations.models import Organisation, Region
 from participants.models import Language
 
@@ -34,7 +35,7 @@ from .models import Coverage, Journalist, MediaMoment, PressInvitation
 # --- serializers ------------------------------------------------------------------
 
 
-class JournalistListFilter(serializers.Serializer):
+class JournalistListFilter(CleanTextSerializerMixin, serializers.Serializer):
     """Query parameters of the press list: like api.serializers.EventListFilter, a bad or
     empty value is a 400 naming the parameter, never a silently ignored filter."""
 
@@ -47,7 +48,7 @@ class JournalistListFilter(serializers.Serializer):
     )
 
 
-class InvitationListFilter(serializers.Serializer):
+class InvitationListFilter(CleanTextSerializerMixin, serializers.Serializer):
     # An unknown id filters to nothing (an empty list), like an unknown campaign on the events
     # list; a 404 is kept for a page after the last.
     moment = serializers.IntegerField(
@@ -80,7 +81,7 @@ class JournalistOut(serializers.ModelSerializer):
         ]
 
 
-class JournalistIn(serializers.Serializer):
+class JournalistIn(CleanTextSerializerMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField()
     outlet_id = serializers.PrimaryKeyRelatedField(
@@ -147,7 +148,7 @@ class CoverageOut(serializers.ModelSerializer):
         ]
 
 
-class CoverageIn(serializers.Serializer):
+class CoverageIn(CleanTextSerializerMixin, serializers.Serializer):
     moment_id = serializers.PrimaryKeyRelatedField(queryset=MediaMoment.objects.all())
     outlet_name = serializers.CharField(max_length=200)
     coverage_kind = serializers.ChoiceField(

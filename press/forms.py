@@ -1,16 +1,20 @@
 """Forms parse input only; the rules are in press.services."""
 
 from django import forms
+from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
+from common.validators import CleanTextFormMixin
 from events.models import Campaign
 from organisations.models import Organisation, Region
 
+from .links import invite_selection_from_token
 from .models import Journalist, MediaMoment, PressMaterial, Spokesperson
 
 
-class DescribedForm(forms.Form):
-    """Ties each error (and help text) to its field with aria-describedby."""
+class DescribedForm(CleanTextFormMixin, forms.Form):
+    """Ties each error (and help text) to its field with aria-describedby; checks every text
+    field with the common input-hygiene rule (common.validators)."""
 
     def full_clean(self):
         super().full_clean()
@@ -92,6 +96,54 @@ class JournalistFilterForm(DescribedForm):
         queryset=Organisation.objects.filter(kind=Organisation.Kind.MEDIA_OUTLET),
         empty_label=_("All outlets"),
     )
+
+
+class InviteSelectionForm(DescribedForm):
+    """Step 1 of inviting: the journalists ticked on the press list (nothing is ticked for
+    the organiser). Only journalists still on the list and not yet invited can be chosen."""
+
+    journalist = forms.ModelMultipleChoiceField(
+        label=_("Journalists"),
+        queryset=Journalist.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("Select at least one journalist."),
+            "invalid_choice": _(
+                "A selected journalist is not on the press list or has been invited already."
+            ),
+            "invalid_pk_value": _(
+                "A selected journalist is not on the press list or has been invited already."
+            ),
+        },
+    )
+
+    def __init__(self, *args, invitable, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["journalist"].queryset = invitable
+
+
+class InviteConfirmForm(DescribedForm):
+    """Step 2: the confirm button carries the signed selection of step 1 (press.links)."""
+
+    selection = forms.CharField(widget=forms.HiddenInput, max_length=4000)
+
+    def __init__(self, *args, moment_id: int, user_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.moment_id, self.user_id = moment_id, user_id
+
+    def clean_selection(self) -> list[int]:
+        try:
+            return invite_selection_from_token(
+                self.cleaned_data["selection"], moment_id=self.moment_id, user_id=self.user_id
+            )
+        except signing.BadSignature as exc:
+            raise forms.ValidationError(
+                _(
+                    "This confirmation is not valid (changed or expired). Nothing has been "
+                    "sent; please select the journalists again."
+                ),
+                code="invalid_selection",
+            ) from exc
 
 
 class MaterialForm(DescribedForm):

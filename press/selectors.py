@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.permissions import user_is_organiser_admin
-from events.models import Event
+from events.selectors import public_event_list
 
 from .models import (
     Coverage,
@@ -60,7 +60,8 @@ def invitation_list_for_journalist(*, journalist: Journalist) -> QuerySet[PressI
 def moment_list_public() -> QuerySet[MediaMoment]:
     return (
         MediaMoment.objects.select_related("event")
-        .filter(event__status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED])
+        # The one rule for what the public sees of an event (events.selectors).
+        .filter(event__in=public_event_list())
         .order_by("-event__starts_at")
     )
 

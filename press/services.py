@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
+from communications.calendars import ics_attachment
 from communications.models import OutboxMail
 from communications.services import mail_enqueue
 from events import services as event_services
@@ -86,9 +87,14 @@ def _journalist_mail(
     )
 
 
-def _ics(moment: MediaMoment, method: str) -> list[dict]:
-    # A personal invite (iTIP REQUEST/CANCEL) to the journalist the mail goes to.
-    return [{"type": "ics", "event_id": moment.event_id, "method": method, "attendee": "recipient"}]
+def _ics(event: Event, method: str, *, attendee_removed: bool = False) -> list[dict]:
+    """A personal invite (iTIP REQUEST/CANCEL) to the journalist the mail goes to, with the
+    moment's event as it is now: call under the event lock, after the change it announces."""
+    return [
+        ics_attachment(
+            event=event, method=method, to_recipient=True, attendee_removed=attendee_removed
+        )
+    ]
 
 
 # --- press list ---------------------------------------------------------------------------
@@ -278,9 +284,10 @@ def media_moment_create(
     return moment
 
 
-def _moment_mails(*, moment: MediaMoment, template: str, method: str, revision: int) -> int:
+def _moment_mails(*, moment: MediaMoment, event: Event, template: str, method: str) -> int:
     """Calendar update to every journalist who accepted (declined and removed ones hear
-    nothing). Keys carry the revision: each change mails once, a later change again."""
+    nothing). Keys carry the revision: each change mails once, a later change again.
+    `event` is the moment's event as the change left it (the caller holds its lock)."""
     count = 0
     invitations = moment.invitations.filter(
         status=PressInvitation.Status.ACCEPTED, journalist__removed_at__isnull=True
@@ -288,10 +295,10 @@ def _moment_mails(*, moment: MediaMoment, template: str, method: str, revision: 
     for invitation in invitations:
         _journalist_mail(
             journalist=invitation.journalist,
-            key=f"{template}:{invitation.pk}:{revision}",
+            key=f"{template}:{invitation.pk}:{event.revision}",
             template=template,
             context={"invitation_id": invitation.pk},
-            attachments=_ics(moment, method),
+            attachments=_ics(event, method),
             event_id=moment.event_id,
         )
         count += 1
@@ -375,7 +382,7 @@ def media_moment_event_changed(*, event: Event, method: str) -> int:
     if moment is None:
         return 0
     template = "press_moment_cancelled" if method == "CANCEL" else "press_moment_changed"
-    return _moment_mails(moment=moment, template=template, method=method, revision=event.revision)
+    return _moment_mails(moment=moment, event=event, template=template, method=method)
 
 
 # --- spokespersons and interview slots --------------------------------------------------------
@@ -534,6 +541,37 @@ def press_invitations_send(
     return created
 
 
+def press_invitations_send_confirmed(
+    *, moment: MediaMoment, journalist_ids: Iterable[int], user=None, request=None
+) -> list[PressInvitation]:
+    """Invite exactly the journalists the organiser confirmed, or nobody.
+
+    The organiser saw this list (name, outlet, address) on the confirmation step; an
+    invitation links to embargoed material, so nobody else may get one, and a list that no
+    longer holds (an id not on the press list, a journalist removed or invited meanwhile, an
+    id twice) sends nothing: `selection_changed`, and the organiser selects again.
+    """
+    ids = list(journalist_ids)
+    with transaction.atomic():
+        # The lock press_invitations_send takes too: nobody invites in between.
+        MediaMoment.objects.select_for_update().get(pk=moment.pk)
+        journalists = list(
+            selectors.journalist_list().filter(pk__in=ids).exclude(invitations__moment=moment)
+        )
+        if not ids or len(set(ids)) != len(ids) or {j.pk for j in journalists} != set(ids):
+            raise RuleViolation(
+                _(
+                    "The list you confirmed no longer matches the press list: a journalist "
+                    "was removed or has been invited already. Nothing has been sent; please "
+                    "select the journalists again."
+                ),
+                code="selection_changed",
+            )
+        return press_invitations_send(
+            moment=moment, journalists=journalists, user=user, request=request
+        )
+
+
 def _open_invitation(invitation_id: int) -> PressInvitation:
     invitation = _lock_invitation(invitation_id)
     journalist = Journalist.objects.get(pk=invitation.journalist_id)
@@ -551,11 +589,22 @@ def _open_invitation(invitation_id: int) -> PressInvitation:
 
 def press_invitation_respond(*, invitation: PressInvitation, accept: bool) -> PressInvitation:
     """Accept (mail with a calendar invitation) or decline (a booked slot is released; one who
-    had accepted gets a calendar cancellation). Answering the same way twice changes nothing."""
+    had accepted gets a calendar cancellation that removes only them: RFC 5546 3.2.5, the
+    moment goes on, under a new SEQUENCE). Answering the same way twice changes nothing.
+
+    Takes the event lock after the invitation's (no path takes them the other way round), so
+    a change of the moment is ordered with the answer: the invite carries the moment as it is
+    then, and a later change mails the journalist who accepted."""
     with transaction.atomic():
         locked = _open_invitation(invitation.pk)
         new_status = PressInvitation.Status.ACCEPTED if accept else PressInvitation.Status.DECLINED
         if locked.status != new_status:
+            event = lock_event(locked.moment.event_id)
+            if event.status == Event.Status.CANCELLED:
+                # Cancelled since _open_invitation read it: the answer comes too late.
+                raise RuleViolation(
+                    _("This media moment has been cancelled."), code="already_cancelled"
+                )
             was_accepted = locked.status == PressInvitation.Status.ACCEPTED
             locked.status = new_status
             locked.responded_at = timezone.now()
@@ -567,7 +616,7 @@ def press_invitation_respond(*, invitation: PressInvitation, accept: bool) -> Pr
                     key=f"press_accepted:{locked.pk}",
                     template="press_invitation_accepted",
                     context={"invitation_id": locked.pk},
-                    attachments=_ics(moment, "REQUEST"),
+                    attachments=_ics(event, "REQUEST"),
                     event_id=moment.event_id,
                 )
             else:
@@ -575,12 +624,13 @@ def press_invitation_respond(*, invitation: PressInvitation, accept: bool) -> Pr
                     invitation=None, booked_at=None
                 )
                 if was_accepted:
+                    event_services.event_revision_bump(event=event)
                     _journalist_mail(
                         journalist=locked.journalist,
                         key=f"press_declined:{locked.pk}:{locked.responded_at.timestamp():.0f}",
                         template="press_invitation_declined",
                         context={"invitation_id": locked.pk},
-                        attachments=_ics(moment, "CANCEL"),
+                        attachments=_ics(event, "CANCEL", attendee_removed=True),
                         event_id=moment.event_id,
                     )
     invitation.__dict__.update(status=locked.status, responded_at=locked.responded_at)

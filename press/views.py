@@ -18,11 +18,13 @@ from django.views.decorators.http import require_http_methods
 from common.errors import RuleViolation
 from common.permissions import user_is_organiser_admin
 from communications.models import OutboxMail
-from communications.sending import render_mail
+from communications.selectors import mail_preview
 
 from . import links, selectors, services
 from .forms import (
     AccreditationForm,
+    InviteConfirmForm,
+    InviteSelectionForm,
     JournalistFilterForm,
     MaterialForm,
     MomentForm,
@@ -256,34 +258,68 @@ def _preview(moment: MediaMoment, journalist: Journalist) -> dict:
         language=person.preferred_language,
         context={"preview_moment_id": moment.pk, "preview_journalist_id": journalist.pk},
     )
-    message = render_mail(mail)
-    return {"journalist": journalist, "subject": message.subject, "body": message.body}
+    preview = mail_preview(mail)
+    return {"journalist": journalist, "subject": preview.subject, "body": preview.text}
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
 def staff_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invite journalists in two steps: tick them on the press list (nothing is ticked for the
+    organiser, whatever the filter), then confirm the exact list (name, outlet, address) on a
+    second page. Only that confirm queues invitations, to exactly the journalists listed; the
+    list travels signed (press.links) and press.services checks it again."""
     moment = get_object_or_404(MediaMoment.objects.select_related("event"), pk=pk)
     form = JournalistFilterForm(request.GET or None)
     journalists = selectors.journalist_list()
     if form.is_valid():
         journalists = selectors.journalist_list(**form.cleaned_data)
     invited = set(moment.invitations.values_list("journalist_id", flat=True))
-    if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("journalist") if i.isdigit()]
-        chosen = list(selectors.journalist_list().filter(pk__in=ids))
-        if not chosen:
-            messages.error(request, _("Select at least one journalist."))
-        else:
+    invitable = selectors.journalist_list().exclude(pk__in=invited)
+    selection = InviteSelectionForm(invitable=invitable)
+    status = 200
+    if request.method == "POST" and request.POST.get("step") == "confirm":
+        confirm = InviteConfirmForm(request.POST, moment_id=moment.pk, user_id=request.user.pk)
+        if confirm.is_valid():
             try:
-                sent = services.press_invitations_send(
-                    moment=moment, journalists=chosen, user=request.user, request=request
+                sent = services.press_invitations_send_confirmed(
+                    moment=moment,
+                    journalist_ids=confirm.cleaned_data["selection"],
+                    user=request.user,
+                    request=request,
                 )
             except RuleViolation as exc:
                 messages.error(request, exc.message)
+                status = 409 if exc.conflict else 400
             else:
                 messages.success(request, _("%(count)s invitations queued.") % {"count": len(sent)})
                 return redirect("press:staff_invite", pk=moment.pk)
+        else:
+            for error in confirm.errors.get("selection", []):
+                messages.error(request, error)
+            status = 400
+    elif request.method == "POST":
+        # Step 1: the ticked journalists, shown back for confirmation; nothing is queued.
+        selection = InviteSelectionForm(request.POST, invitable=invitable)
+        if selection.is_valid():
+            chosen = list(selection.cleaned_data["journalist"].order_by("person__name", "pk"))
+            token = links.invite_selection_token(
+                moment_id=moment.pk, user_id=request.user.pk, journalist_ids=[j.pk for j in chosen]
+            )
+            return render(
+                request,
+                "press/staff_invite_confirm.html",
+                {
+                    "moment": moment,
+                    "chosen": chosen,
+                    "confirm": InviteConfirmForm(
+                        initial={"selection": token}, moment_id=moment.pk, user_id=request.user.pk
+                    ),
+                    "under_embargo": moment.under_embargo(),
+                    "query": request.GET.urlencode(),
+                },
+            )
+        status = 400
     preview = None
     preview_id = request.GET.get("preview", "")
     if preview_id.isdigit():
@@ -296,11 +332,13 @@ def staff_invite(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "moment": moment,
             "form": form,
+            "selection": selection,
             "journalists": journalists,
             "invited": invited,
             "preview": preview,
             "query": request.GET.urlencode(),
         },
+        status=status,
     )
 
 

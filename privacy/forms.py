@@ -2,10 +2,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from common.permissions import organiser_users
+from common.validators import CleanTextFormMixin
 from events.models import Event
 
 
-class AccessibleFormMixin:
+class AccessibleFormMixin(CleanTextFormMixin):
     """Ties each error (and help text) to its field with aria-describedby; ids are used in
     templates/privacy/_field.html."""
 

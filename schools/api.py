@@ -26,6 +26,7 @@ from api.views import ERROR_SCHEMA, JSON_ONLY, LIST_ERRORS, ApiPagination
 from common.errors import RuleViolation
 from common.permissions import IsOrganiserAdmin, user_is_organiser_admin
 from common.ratelimit import RateLimit, RateLimitMixin
+from common.validators import CleanTextSerializerMixin
 from organisations.models import Region
 from participants.models import Language
 
@@ -45,7 +46,7 @@ class PublicCreateStaffRead(BasePermission):
 # --- Serializers -------------------------------------------------------------------------------
 
 
-class SchoolDetailsInput(serializers.Serializer):
+class SchoolDetailsInput(CleanTextSerializerMixin, serializers.Serializer):
     brin_code = serializers.CharField(max_length=8)
     name = serializers.CharField(max_length=200)
     street = serializers.CharField(max_length=200)
@@ -56,7 +57,7 @@ class SchoolDetailsInput(serializers.Serializer):
     )
 
 
-class SchoolContactInput(serializers.Serializer):
+class SchoolContactInput(CleanTextSerializerMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
@@ -74,7 +75,7 @@ class ClockTimeField(serializers.TimeField):
         super().__init__(format="%H:%M", **kwargs)
 
 
-class SchoolSlotSerializer(serializers.Serializer):
+class SchoolSlotSerializer(CleanTextSerializerMixin, serializers.Serializer):
     date = serializers.DateField()
     start_time = serializers.TimeField(format="%H:%M")
     end_time = serializers.TimeField(format="%H:%M")
@@ -86,7 +87,7 @@ class SchoolSlotOutput(serializers.Serializer):
     end_time = ClockTimeField()
 
 
-class SchoolRequestCreateInput(serializers.Serializer):
+class SchoolRequestCreateInput(CleanTextSerializerMixin, serializers.Serializer):
     school = SchoolDetailsInput()
     contact = SchoolContactInput()
     slots = SchoolSlotSerializer(many=True)
@@ -101,7 +102,13 @@ class SchoolRequestCreateInput(serializers.Serializer):
     )
     # The same choices as participants.Language, so the schema has one language enum.
     language = serializers.ChoiceField(choices=Language.choices, default="nl")
-    wishes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    wishes = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        style={"base_template": "textarea.html"},  # multi-line (common.validators)
+    )
 
 
 class SchoolRequestCreatedOutput(serializers.Serializer):

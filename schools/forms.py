@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.validators import CleanTextFormMixin
 from organisations.models import Region
 from participants.forms import AccessibleFormMixin
 
@@ -232,7 +233,7 @@ class FeedbackForm(AccessibleFormMixin, forms.Form):
     )
 
 
-class AssignForm(forms.Form):
+class AssignForm(CleanTextFormMixin, forms.Form):
     ambassador = forms.IntegerField(widget=forms.HiddenInput)
     slot = forms.IntegerField(label=_("Date"))
 
@@ -243,7 +244,7 @@ class RescheduleForm(AccessibleFormMixin, forms.Form):
     end_time = forms.TimeField(label=_("Until"), widget=TIME)
 
 
-class CancelForm(forms.Form):
+class CancelForm(CleanTextFormMixin, forms.Form):
     reopen = forms.BooleanField(
         label=_("Put the request back on the planning board for another ambassador"),
         required=False,

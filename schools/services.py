@@ -21,6 +21,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from common.errors import RuleViolation
+from communications.calendars import ics_attachment
 from communications.services import mail_enqueue
 from events.models import Campaign, Event
 from events.services import event_cancel, event_update
@@ -303,8 +304,9 @@ def _session_mails(session: SchoolSession, *, kind: str, method: str = "REQUEST"
     person = session.ambassador.person
     suffix = f":{event.revision}" if kind in ("changed", "cancelled") else ""
     attachments = (
-        # A personal invite (iTIP REQUEST/CANCEL) to each recipient of the mail.
-        [{"type": "ics", "event_id": event.pk, "method": method, "attendee": "recipient"}]
+        # A personal invite (iTIP REQUEST/CANCEL) to each recipient of the mail, with the
+        # session as this change left it (communications.calendars).
+        [ics_attachment(event=event, method=method, to_recipient=True)]
         if kind != "feedback"
         else []
     )

@@ -13,7 +13,7 @@ starts a Celery worker (with beat) and the development server, and prints the UR
 logins. Stop both with Ctrl-C.
 
 Environment: HOST (127.0.0.1), PORT (8000), DEMO_PASSWORD (werkstress-demo), VAR_DIR (var/),
-DJANGO_DEBUG (1), OTP_ENFORCE_FOR_ORGANISER_ADMINS (false); DATABASE_URL, CELERY_BROKER_URL,
+DJANGO_DEBUG (1), OTP_REQUIRED_FOR_ORGANISERS (false); DATABASE_URL, CELERY_BROKER_URL,
 EMAIL_URL as in the README (none needed: SQLite, a filesystem queue and mail files under var/).
 TXT
     exit 0
@@ -29,8 +29,8 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 export DJANGO_DEBUG=${DJANGO_DEBUG:-1}
 # The local demo lets the demo organiser in without an authenticator app; production settings
-# keep two-factor enforced for organiser administrators.
-export OTP_ENFORCE_FOR_ORGANISER_ADMINS=${OTP_ENFORCE_FOR_ORGANISER_ADMINS:-false}
+# keep two-factor required for every organiser role.
+export OTP_REQUIRED_FOR_ORGANISERS=${OTP_REQUIRED_FOR_ORGANISERS:-false}
 
 $BIN/python manage.py compilemessages -v0 --ignore=.venv
 $BIN/python manage.py migrate --noinput -v0
@@ -46,7 +46,7 @@ cat <<TXT
 
   Werkstress events is running at http://$HOST:$PORT/
   Organiser login: organisator@werkstress.example.nl / ${DEMO_PASSWORD:-werkstress-demo}
-    (two-factor is off for this demo; set OTP_ENFORCE_FOR_ORGANISER_ADMINS=true to try it)
+    (two-factor is off for this demo; set OTP_REQUIRED_FOR_ORGANISERS=true to try it)
   Back office: http://$HOST:$PORT/nl/beheer/
   Organisation portal login: hr@zorggroep-noorderlicht.example.nl / ${DEMO_PASSWORD:-werkstress-demo}
   Outgoing mail: the outbox in the back office, and files under var/mail/

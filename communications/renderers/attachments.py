@@ -1,14 +1,23 @@
 """Attachment specs (see docs/contracts.md, Outbox) -> (filename, bytes, mimetype).
 
-Called by the outbox sender at send time, so the attachment reflects the rows as they are then
-(a changed venue, a renamed attendee). This is the thin row-loading layer over the pure renderers.
+Called by the outbox sender at send time. PDFs reflect the rows as they are then (a renamed
+attendee); an .ics spec carries the event's scheduling state (times, place, status, SEQUENCE)
+as it was when its mail was queued (`event`, see communications.calendars), its title and
+description are read now; without a snapshot (downloads, older specs) all of it is read now.
+This is the thin row-loading layer over the pure renderers.
 Unknown or malformed specs and missing rows raise ValueError / LookupError: the sender records
 the failure and retries, it never sends a mail without its promised attachment.
 """
 
+import dataclasses
 import importlib
 
+from django.conf import settings
 from django.utils.text import slugify
+
+from ..calendars import calendar_event
+from .data import CalendarAttendee
+from .ics import render_ics
 
 PDF = "application/pdf"
 
@@ -45,35 +54,66 @@ def _ticket_pdf(spec: dict, loaded: dict | None = None, recipient=None) -> tuple
 
 
 def _ics(spec: dict, loaded: dict | None = None, recipient=None) -> tuple[str, bytes, str]:
-    from communications.documents import attendee_ics, event_ics, ticket_ics
     from events.models import Event
 
     method = str(spec.get("method", "REQUEST")).upper()
     if method not in ("REQUEST", "CANCEL", "PUBLISH"):
         raise ValueError(f"ics attachment: unknown method {method!r}")
+    removed = bool(spec.get("attendee_removed"))
+    ticket = None
     if spec.get("ticket_id"):
         ticket = _ticket(int(spec["ticket_id"]), loaded)
         if spec.get("event_id") and int(spec["event_id"]) != ticket.event_id:
             raise ValueError("ics attachment: ticket belongs to another event")
-        content = ticket_ics(ticket=ticket, method=method if method != "PUBLISH" else "REQUEST")
-        event = ticket.event
-    else:
+        method = method if method != "PUBLISH" else "REQUEST"
+    event = ticket.event if ticket is not None else None
+    if event is None:
         event = Event.objects.filter(pk=int(spec["event_id"])).first()
-        if event is None:
-            raise AttachmentUnavailable(f"event {spec['event_id']} does not exist")
-        if spec.get("attendee") == "recipient" and recipient is not None and method != "PUBLISH":
-            # A personal invite to whoever the mail goes to (a school contact, an ambassador,
-            # a journalist): calendar clients update or remove the entry by UID and SEQUENCE.
-            # The address comes from the mail row, so the spec itself holds no personal data.
-            content = attendee_ics(event=event, attendee=recipient, method=method)
-        else:
-            # iTIP REQUEST/CANCEL need an ATTENDEE; without one this is a plain PUBLISH (a
-            # cancellation still arrives as STATUS:CANCELLED with the same UID and SEQUENCE).
-            content = event_ics(events=[event], method="PUBLISH", cancelled=method == "CANCEL")
-            method = "PUBLISH"
-    # iTIP mail clients look at the method parameter of the content type.
+    if event is None:
+        raise AttachmentUnavailable(f"event {spec['event_id']} does not exist")
+    item = calendar_event(event)
+    if spec.get("event") is not None:
+        # The scheduling state as it was when the mail was queued (communications.calendars):
+        # a mail that waited in a backlog still says what the change it announces said.
+        # Without one (a download, a spec from before snapshots) it is the event as it is now.
+        try:
+            item = item.with_snapshot(spec["event"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"ics attachment: bad event snapshot ({exc})") from exc
+    attendee = None
+    if ticket is not None:
+        # The mail's addressee: after a ticket changed hands, the previous holder's CANCEL
+        # must name the previous holder, not the ticket's new one.
+        person = ticket.person
+        attendee = recipient or CalendarAttendee(
+            name=person.name, email=person.email, language=person.preferred_language
+        )
+    elif spec.get("attendee") == "recipient" and recipient is not None and method != "PUBLISH":
+        # A personal invite to whoever the mail goes to (a school contact, an ambassador,
+        # a journalist): calendar clients update or remove the entry by UID and SEQUENCE.
+        # The address comes from the mail row, so the spec itself holds no personal data.
+        attendee = recipient
+    if attendee is None:
+        # iTIP REQUEST/CANCEL need an ATTENDEE; without one this is a plain PUBLISH (a
+        # cancellation of the event still arrives as STATUS:CANCELLED, same UID and SEQUENCE).
+        if method == "CANCEL" and not removed:
+            item = dataclasses.replace(item, cancelled=True)
+        method, removed = "PUBLISH", False
+    elif method == "REQUEST" and item.cancelled:
+        # Rendered live for a cancelled event: an invite would contradict itself.
+        method = "CANCEL"
+    content = render_ics(
+        events=[item],
+        method=method,
+        organiser_name=settings.ORGANISER_NAME,
+        organiser_email=settings.ORGANISER_EMAIL,
+        attendee=attendee,
+        attendee_removed=removed and method == "CANCEL",
+    )
+    # iTIP mail clients look at the method parameter of the content type. One charset
+    # parameter: the MIME writers (communications.mime) keep it single.
     return (
-        f"{slugify(event.title)[:40] or 'event'}.ics",
+        f"{slugify(item.summary)[:40] or 'event'}.ics",
         content,
         f"text/calendar; charset=utf-8; method={method}",
     )

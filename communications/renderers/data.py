@@ -1,6 +1,6 @@
 """Plain data the renderers take. Built from database rows by communications.documents."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 
@@ -50,6 +50,51 @@ class CalendarEvent:
     url: str
     cancelled: bool
     last_modified: datetime | None = None
+
+    # What a calendar client schedules by: the part of an invite that must stay as the change
+    # it announces left it. Title and description are texts an organiser edits without a new
+    # revision (and a description may name people, e.g. a school session's ambassador), so
+    # they are read when the mail is rendered and are not copied into outbox rows.
+    SNAPSHOT_FIELDS = (
+        "uid",
+        "sequence",
+        "starts_at",
+        "ends_at",
+        "location",
+        "url",
+        "cancelled",
+        "last_modified",
+    )
+
+    def to_snapshot(self) -> dict:
+        """The scheduling fields as plain JSON values (datetimes as ISO 8601 with their
+        offset), for an outbox row: see communications.calendars."""
+        return {
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in asdict(self).items()
+            if name in self.SNAPSHOT_FIELDS
+        }
+
+    def with_snapshot(self, data: dict) -> "CalendarEvent":
+        """This event with the scheduling fields of `data` (a `to_snapshot`); raises
+        ValueError/KeyError/TypeError on a malformed one."""
+        if not isinstance(data, dict):
+            raise TypeError("calendar snapshot: not an object")
+        values = {}
+        for name in self.SNAPSHOT_FIELDS:
+            value = data.get(name) if name == "last_modified" else data[name]
+            if name in ("starts_at", "ends_at", "last_modified") and value is not None:
+                value = datetime.fromisoformat(value)
+                if value.tzinfo is None:
+                    raise ValueError(f"calendar snapshot: {name} has no offset")
+            values[name] = value
+        if not isinstance(values["uid"], str) or not isinstance(values["location"], str):
+            raise TypeError("calendar snapshot: uid and location are text")
+        if not isinstance(values["url"], str):
+            raise TypeError("calendar snapshot: url is text")
+        values["sequence"] = int(values["sequence"])
+        values["cancelled"] = bool(values["cancelled"])
+        return replace(self, **values)
 
 
 @dataclass(frozen=True)

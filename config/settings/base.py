@@ -4,6 +4,7 @@ With no variables set this is the embedded default: SQLite under var/, Celery on
 filesystem transport (a worker started by `make run`), mail written to files under var/.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -30,6 +31,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -58,6 +60,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: HEAD runs as GET through every layer below, its body dropped last (common.http).
+    "common.http.HeadAsGetMiddleware",
+    "common.http.SignedLinkNoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "common.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -70,6 +75,9 @@ MIDDLEWARE = [
     "accounts.middleware.OrganiserTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a request its backend marked as locked out into the
+    # lockout answer (accounts.login_limits.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -114,10 +122,11 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Two-factor (django-otp TOTP): organiser administrators need a confirmed authenticator and a
-# verified session (accounts.middleware.OrganiserTwoFactorMiddleware). Off only in tests that
-# do not test it (config/settings/test.py).
-OTP_ENFORCE_FOR_ORGANISER_ADMINS = env.bool("OTP_ENFORCE_FOR_ORGANISER_ADMINS", default=True)
+# Two-factor (django-otp TOTP): every organiser role (administrator, campaign manager, check-in
+# staff) needs a confirmed authenticator and a verified session
+# (accounts.middleware.OrganiserTwoFactorMiddleware). `make run` switches it off for the demo,
+# the production settings always on; off in tests that do not test it (config/settings/test.py).
+OTP_REQUIRED_FOR_ORGANISERS = env.bool("OTP_REQUIRED_FOR_ORGANISERS", default=True)
 OTP_TOTP_ISSUER = "Week van de Werkstress"
 OTP_TOTP_THROTTLE_FACTOR = 1
 
@@ -135,6 +144,37 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://werkstress")}
 # set RATELIMIT_TRUSTED_PROXIES=N so the client address is taken from that header, not the proxy's.
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
 RATELIMIT_TRUSTED_PROXIES = env.int("RATELIMIT_TRUSTED_PROXIES", default=0)
+
+# Failed logins (django-axes, configured in accounts/login_limits.py): wrong passwords (login
+# page, Django admin, anything calling authenticate()) and wrong second-factor codes, counted per
+# account from any address and per address (same client address as the rate limits) for any
+# account; reaching either limit locks that account or address out for the lockout period
+# (HTTP 429, a Dutch page). Counted in the database, so every web process shares the tallies.
+AUTHENTICATION_BACKENDS = [
+    "accounts.login_limits.LoginLimitBackend",  # first: refuses before a password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = RATELIMIT_ENABLED
+AXES_HANDLER = "accounts.login_limits.LoginAttemptHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # separately, not as a combination
+AXES_FAILURE_LIMIT = env.int("RATELIMIT_LOGIN_FAILURES", default=5)  # per account
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("RATELIMIT_LOGIN_ADDRESS_FAILURES", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("RATELIMIT_LOGIN_LOCKOUT_MINUTES", default=15))
+# Refused attempts during a lockout do not extend it (and are not audited again).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The account's own failures are forgiven after a complete login (login_limits explains why
+# axes' broader reset is off).
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "common.ratelimit.client_address"
+AXES_USERNAME_CALLABLE = "accounts.login_limits.login_username"
+AXES_USERNAME_FORM_FIELD = "username"  # what Django's login forms post
+AXES_LOCKOUT_CALLABLE = "accounts.login_limits.lockout_response"
+# Failures and lockouts go to our audit log (privacy); axes keeps only the open tallies, not a
+# second log of every login with names and addresses.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False  # no start-up banner; its log lines mask names and addresses anyway
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "token", "csrfmiddlewaretoken"]
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="nl")
@@ -213,7 +253,8 @@ CELERY_IMPORTS = ["communications.documents"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict = {
     # Re-queues outbox mails whose task was lost (broker down, worker killed) or is due a retry.
-    "sweep-outbox": {"task": "communications.tasks.sweep_outbox_task", "schedule": 60.0},
+    # Often: a killed worker's mails wait for their claim lease (30 s) plus this interval.
+    "sweep-outbox": {"task": "communications.tasks.sweep_outbox_task", "schedule": 15.0},
     "event-reminders": {
         "task": "communications.tasks.queue_event_reminders_task",
         "schedule": 3600.0,
@@ -241,6 +282,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    # OPTIONS points at the OpenAPI schema instead of describing serializer_class (api.metadata).
+    "DEFAULT_METADATA_CLASS": "api.metadata.ApiMetadata",
 }
 # Idempotency-Key responses are kept 24 hours; forget them hourly after that.
 CELERY_BEAT_SCHEDULE["api-purge-idempotency"] = {
@@ -274,6 +317,8 @@ SPECTACULAR_SETTINGS = {
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Seconds per Stripe request (the SDK retries twice): a booker waits on the checkout call.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 # Seller details printed on every invoice (Dutch invoice rules: name, address, KvK, VAT number).
 INVOICE_SELLER_NAME = env.str("INVOICE_SELLER_NAME", default="Week van de Werkstress")
 INVOICE_SELLER_ADDRESS = env.str(
@@ -302,6 +347,10 @@ ORGANISER_NAME = env.str(
 )
 ORGANISER_EMAIL = env.str("ORGANISER_EMAIL", default="events@werkstress.example.nl")
 SIGNED_LINK_MAX_AGE_DAYS = env.int("SIGNED_LINK_MAX_AGE_DAYS", default=365)
+# The check-in window (participants.checkin): from this many minutes before an event starts
+# until this many minutes after it ends. Outside it every check-in entry point refuses.
+CHECKIN_OPENS_BEFORE_START_MINUTES = env.int("CHECKIN_OPENS_BEFORE_START_MINUTES", default=120)
+CHECKIN_CLOSES_AFTER_END_MINUTES = env.int("CHECKIN_CLOSES_AFTER_END_MINUTES", default=0)
 # Personal data of an event's attendees is anonymised this many days after it ended, unless
 # the event has its own privacy.RetentionPolicy.
 PRIVACY_DEFAULT_RETENTION_DAYS = env.int("PRIVACY_DEFAULT_RETENTION_DAYS", default=365)
@@ -342,6 +391,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "filters": {"drop_expected_conflicts": {"()": "common.logging.DropExpectedConflicts"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"django.request": {"filters": ["drop_expected_conflicts"]}},
+    "loggers": {
+        "django.request": {"filters": ["drop_expected_conflicts"]},
+        # django-axes logs every login at INFO; failures and lockouts (WARNING) are what count.
+        "axes": {"level": "WARNING"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -37,6 +37,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Organiser administrators must use two-factor authentication in production, whatever the
+# Every organiser role must use two-factor authentication in production, whatever the
 # environment says (only the local demo may switch it off).
-OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+OTP_REQUIRED_FOR_ORGANISERS = True
+# Failed-login lockouts stay on too (RATELIMIT_ENABLED=false switches the other limits off, for
+# a load test, say; never the protection of the passwords).
+AXES_ENABLED = True

@@ -11,4 +11,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 # Most tests log organisers in with force_login and test something else; the two-factor
 # tests (tests/permissions/) switch enforcement on with the settings fixture.
-OTP_ENFORCE_FOR_ORGANISER_ADMINS = False
+OTP_REQUIRED_FOR_ORGANISERS = False
+# Failed-login lockouts (django-axes) stay on, as in production: a test that logs in with
+# `client.login()` passes `request=HttpRequest()` (axes counts per request), or uses force_login.

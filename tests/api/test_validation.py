@@ -245,3 +245,21 @@ def test_huge_ids_are_field_errors_or_404_never_500(org_client, event, big):
     assert "attendees.0.ticket_type" in errors
     assert org_client.get(f"/api/v1/events/{big}/").status_code == 404
     assert org_client.post(f"/api/v1/tickets/{big}/cancel/").status_code == 404
+
+
+@pytest.mark.parametrize("value", [0, 1.5, True, ["Piet"], {"first": "Piet"}])
+@pytest.mark.parametrize("where", ["booker", "attendee"])
+def test_a_name_that_is_not_a_string_is_refused_not_coerced(org_client, event, value, where):
+    # DRF's CharField would store 0 as "0": the schema says string, so this is a client error.
+    body = valid_body(event)
+    if where == "booker":
+        body["booker"]["name"] = value
+    else:
+        body["attendees"][0]["name"] = value
+    before = Person.objects.count()
+    response = org_client.post("/api/v1/bookings/", body, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    key = "booker.name" if where == "booker" else "attendees.0.name"
+    assert key in errors, errors
+    assert Person.objects.count() == before

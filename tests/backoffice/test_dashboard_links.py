@@ -31,7 +31,7 @@ EVENT_PAGES = (
 
 @pytest.fixture
 def world(settings):
-    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.OTP_REQUIRED_FOR_ORGANISERS = True
     settings.RATELIMIT_ENABLED = False
     return build_world()
 

@@ -1,5 +1,7 @@
 """Certificates: who gets one, bulk runs split per person, idempotency, verification."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -37,13 +39,24 @@ def _stored(certificate: Certificate) -> bytes:
         return handle.read()
 
 
+def _ended(factory=EventFactory, **kwargs):
+    """An event that ended an hour ago: certificates are only issued after the end (the edges
+    themselves: test_certificate_edges.py)."""
+    return factory(
+        starts_at=timezone.now() - timedelta(days=5),
+        ends_at=timezone.now() - timedelta(hours=1),
+        **kwargs,
+    )
+
+
 def _checked_in(event, n: int, **kwargs) -> list[Ticket]:
     registration = RegistrationFactory(event=event)
     return [
         TicketFactory(
             registration=registration,
             person__name=f"Deelnemer Nummer {i:03d}",
-            checked_in_at=timezone.now(),
+            # At the door: inside the event's check-in window.
+            checked_in_at=event.starts_at,
             **kwargs,
         )
         for i in range(n)
@@ -51,7 +64,7 @@ def _checked_in(event, n: int, **kwargs) -> list[Ticket]:
 
 
 def test_only_checked_in_attendees_get_a_certificate():
-    event = EventFactory(title="Congres Veerkracht")
+    event = _ended(title="Congres Veerkracht")
     absent = TicketFactory(registration__event=event)
     cancelled = TicketFactory(registration__event=event, status=Ticket.Status.CANCELLED)
     for ticket in (absent, cancelled):
@@ -79,7 +92,7 @@ def test_only_checked_in_attendees_get_a_certificate():
 
 
 def test_verification_codes_are_unambiguous_and_unique():
-    event = EventFactory()
+    event = _ended()
     tickets = _checked_in(event, 30)
     codes = {certificate_issue(ticket=t).code for t in tickets}
     assert len(codes) == 30
@@ -88,7 +101,7 @@ def test_verification_codes_are_unambiguous_and_unique():
 
 
 def test_bulk_run_splits_one_pdf_per_attendee(django_capture_on_commit_callbacks):
-    event = EventFactory(title="Congres Bulk")
+    event = _ended(title="Congres Bulk")
     tickets = _checked_in(event, 50)
     TicketFactory(registration__event=event)  # not checked in: no certificate
     with django_capture_on_commit_callbacks(execute=True):
@@ -109,7 +122,7 @@ def test_bulk_run_splits_one_pdf_per_attendee(django_capture_on_commit_callbacks
 
 
 def test_rerun_issues_none_twice_and_picks_up_late_check_ins(django_capture_on_commit_callbacks):
-    event = EventFactory()
+    event = _ended()
     _checked_in(event, 5)
     with django_capture_on_commit_callbacks(execute=True):
         certificate_run_start(event=event, kind="attendee")
@@ -128,7 +141,7 @@ def test_rerun_issues_none_twice_and_picks_up_late_check_ins(django_capture_on_c
 
 
 def test_run_in_chunks_reports_progress():
-    event = EventFactory()
+    event = _ended()
     _checked_in(event, 17)
     run = CertificateRun.objects.create(event=event, kind="attendee", total=17)
     certificate_run_execute(run_id=run.pk, chunk_size=5)
@@ -140,7 +153,7 @@ def test_run_in_chunks_reports_progress():
 
 
 def test_organisation_certificates_for_a_campaign_week(django_capture_on_commit_callbacks):
-    week = CampaignWeekFactory(title="Week van de Werkstress 2030")
+    week = _ended(CampaignWeekFactory, title="Week van de Werkstress 2030")
     confirmed = CampaignParticipationFactory(
         event=week,
         organisation=OrganisationFactory(name="Zorggroep Noorderlicht"),
@@ -151,7 +164,7 @@ def test_organisation_certificates_for_a_campaign_week(django_capture_on_commit_
     registered = CampaignParticipationFactory(event=week, status="registered")
     CampaignParticipationFactory(event=week, status="cancelled")
     with pytest.raises(RuleViolation):
-        certificate_run_start(event=EventFactory(), kind="organisation")
+        certificate_run_start(event=_ended(), kind="organisation")
     with django_capture_on_commit_callbacks(execute=True):
         run = certificate_run_start(event=week, kind="organisation")
     run.refresh_from_db()
@@ -168,7 +181,7 @@ def test_organisation_certificates_for_a_campaign_week(django_capture_on_commit_
 
 
 def test_database_enforces_one_subject_matching_the_kind():
-    event = EventFactory()
+    event = _ended()
     (ticket,) = _checked_in(event, 1)
     participation = CampaignParticipationFactory()
     certificate_issue(ticket=ticket)
@@ -184,7 +197,7 @@ def test_database_enforces_one_subject_matching_the_kind():
 
 
 def test_verification_page(client):
-    (ticket,) = _checked_in(EventFactory(title="Congres Echtheid"), 1)
+    (ticket,) = _checked_in(_ended(title="Congres Echtheid"), 1)
     certificate = certificate_issue(ticket=ticket)
     valid = client.get(f"/nl/certificates/verify/{certificate.code}/")
     assert valid.status_code == 200
@@ -209,7 +222,7 @@ def test_verification_page(client):
 
 
 def test_run_pages_are_staff_only(client, organiser, django_capture_on_commit_callbacks):
-    event = EventFactory()
+    event = _ended()
     _checked_in(event, 3)
     url = f"/nl/communications/events/{event.pk}/certificates/"
     assert client.get(url).status_code == 302
@@ -241,7 +254,7 @@ def test_parallel_lanes_issue_each_certificate_once():
 
     from django.db import connection
 
-    event = EventFactory()
+    event = _ended()
     _checked_in(event, 24)
     run = CertificateRun.objects.create(event=event, kind="attendee", total=24, lanes=2)
     errors = []
@@ -271,7 +284,7 @@ def test_stalled_run_is_queued_again_when_started_again(django_capture_on_commit
     STALE_RUN_AFTER queues its tasks again instead of leaving the organiser stuck."""
     from datetime import timedelta
 
-    event = EventFactory()
+    event = _ended()
     _checked_in(event, 3)
     run = CertificateRun.objects.create(event=event, kind="attendee", total=3, status="running")
     with django_capture_on_commit_callbacks(execute=True):

@@ -2,6 +2,7 @@
 
 import contextlib
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -15,9 +16,14 @@ from participants.models import Registration, Ticket
 from tests.factories import EventFactory, RegistrationFactory, TicketFactory, UserFactory
 
 
+def _event_in_progress(**kwargs):
+    # Started an hour ago: inside its check-in window (the window itself: test_checkin_window).
+    return EventFactory(starts_at=timezone.now() - timedelta(hours=1), **kwargs)
+
+
 @pytest.fixture
 def ticket(db):
-    return TicketFactory(person__name="Kees Bakker")
+    return TicketFactory(person__name="Kees Bakker", registration__event=_event_in_progress())
 
 
 def _refusal(**kwargs) -> RuleViolation:
@@ -119,7 +125,7 @@ def test_checkin_api(client, ticket, organiser):
     assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
     empty = client.post(url, {}, content_type="application/json")
     assert empty.status_code == 400 and "secret" in empty.json()["errors"]
-    other_event = EventFactory()
+    other_event = _event_in_progress()
     wrong = client.post(
         f"/api/v1/events/{other_event.pk}/checkin/",
         {"secret": ticket.secret},
@@ -179,7 +185,7 @@ def _race(ticket, user) -> list[str]:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_double_check_in_exactly_one_succeeds():
-    ticket = TicketFactory()
+    ticket = TicketFactory(registration__event=_event_in_progress())
     user = UserFactory(is_staff=True)
     assert _race(ticket, user) == ["already_checked_in", "ok"]
 
@@ -190,6 +196,6 @@ def test_control_without_row_lock_both_succeed(monkeypatch):
     # Control: with the lock removed the same interleaving admits the ticket twice, so the
     # test above would fail if the service lost its SELECT ... FOR UPDATE.
     monkeypatch.setattr(QuerySet, "select_for_update", lambda self, **kwargs: self)
-    ticket = TicketFactory()
+    ticket = TicketFactory(registration__event=_event_in_progress())
     user = UserFactory(is_staff=True)
     assert _race(ticket, user) == ["ok", "ok"]

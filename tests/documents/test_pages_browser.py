@@ -1,6 +1,8 @@
 """The check-in page and the certificate pages in a real browser: no CSP or console problems,
 no serious axe-core (WCAG 2.1 AA) violations, and the check-in flow works by keyboard."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -20,7 +22,11 @@ def _log_in(browser_context, live_url, user) -> None:
 
 
 def test_checkin_page_by_keyboard(page, browser_context, live_url):
-    ticket = TicketFactory(person__name="Sanne Visser")
+    ticket = TicketFactory(
+        person__name="Sanne Visser",
+        # Under way: inside its check-in window.
+        registration__event=EventFactory(starts_at=timezone.now() - timedelta(hours=1)),
+    )
     _log_in(browser_context, live_url, UserFactory(is_staff=True))
     page.goto(f"/nl/events/{ticket.event_id}/checkin/")
     assert_no_serious_axe_violations(page)
@@ -39,8 +45,13 @@ def test_checkin_page_by_keyboard(page, browser_context, live_url):
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_certificate_pages(page, browser_context, live_url, lang):
-    event = EventFactory(title="Congres Browser")
-    ticket = TicketFactory(registration__event=event, checked_in_at=timezone.now())
+    # Ended yesterday; the ticket was checked in at the door.
+    event = EventFactory(
+        title="Congres Browser",
+        starts_at=timezone.now() - timedelta(days=1, hours=6),
+        ends_at=timezone.now() - timedelta(days=1),
+    )
+    ticket = TicketFactory(registration__event=event, checked_in_at=event.starts_at)
     certificate = certificate_issue(ticket=ticket)
     page.goto(f"/{lang}/certificates/verify/")
     assert_no_page_problems(page)

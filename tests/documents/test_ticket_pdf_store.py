@@ -123,7 +123,9 @@ def test_confirmation_mail_attaches_stored_pdf_and_reads_its_ticket_once(
 
     ticket = tickets[0]
     documents.ticket_pdfs_prepare(ticket_ids=[ticket.pk])
-    mail = OutboxMail.objects.create(**_ticket_confirmed_mail(ticket, key=f"test:{ticket.pk}"))
+    mail = OutboxMail.objects.create(
+        **_ticket_confirmed_mail(ticket, event=ticket.event, key=f"test:{ticket.pk}")
+    )
     _no_single_render(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         assert mail_send(mail_id=mail.pk).status == OutboxMail.Status.SENT

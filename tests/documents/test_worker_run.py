@@ -2,6 +2,7 @@
 real SMTP server; every attendee gets one mail with their own certificate attached."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -28,14 +29,19 @@ def test_run_on_a_real_worker_mails_each_attendee_their_certificate(
 ):
     # The worker stores PDFs where this test reads them.
     monkeypatch.setenv("MEDIA_ROOT", str(settings.MEDIA_ROOT))
-    event = EventFactory(title="Congres Echte Worker")
+    # Ended yesterday: certificates are only issued after the end.
+    event = EventFactory(
+        title="Congres Echte Worker",
+        starts_at=timezone.now() - timedelta(days=1, hours=7),
+        ends_at=timezone.now() - timedelta(days=1),
+    )
     registration = RegistrationFactory(event=event)
     tickets = [
         TicketFactory(
             registration=registration,
             person__name=f"Werker {i:02d}",
             person__email=f"werker{i}@example.nl",
-            checked_in_at=timezone.now(),
+            checked_in_at=event.starts_at,  # at the door
         )
         for i in range(12)
     ]

@@ -1,5 +1,6 @@
 """Real parts for the mail tests: an SMTP server on loopback, Redis, Celery worker processes."""
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -26,22 +27,43 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class SmtpSink:
-    """aiosmtpd handler that keeps every accepted message; can be told to reject."""
+    """aiosmtpd handler that keeps every accepted message; can be told to reject, or to take
+    `delay` seconds over each DATA (a slow server: a mail is in flight for that long)."""
 
     def __init__(self) -> None:
         self.messages: list = []
+        self.raw: list[bytes] = []  # the bytes as they came over the wire, per message
+        self.rcpt_tos: list[list[str]] = []  # the envelope recipients, per message
         self.peers: list = []  # (host, port) of the client connection per accepted message
         self.reject: str | None = None  # e.g. "451 4.3.0 try later" or "550 5.1.1 no such user"
+        self.delay = 0.0
+        self.receiving: Counter = Counter()  # Message-IDs whose DATA is being taken right now
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
         if self.reject:
             return self.reject
         message = message_from_bytes(envelope.content, policy=email_policy.default)
+        message_id = str(message["Message-ID"]).strip()
         with self.lock:
-            self.messages.append(message)
-            self.peers.append(session.peer)
+            self.receiving[message_id] += 1
+        try:
+            if self.delay:
+                # The message is here; the "250" comes later. A client killed meanwhile has
+                # delivered it without knowing (the server keeps what it received).
+                await asyncio.sleep(self.delay)
+        finally:
+            with self.lock:
+                self.receiving[message_id] -= 1
+                self.messages.append(message)
+                self.raw.append(bytes(envelope.original_content or envelope.content))
+                self.rcpt_tos.append(list(envelope.rcpt_tos))
+                self.peers.append(session.peer)
         return "250 OK"
+
+    def in_flight(self) -> set[str]:
+        with self.lock:
+            return {message_id for message_id, n in self.receiving.items() if n > 0}
 
     def message_ids(self) -> Counter:
         with self.lock:
@@ -157,7 +179,16 @@ def _reset_pools(app, url: str) -> None:
 class Worker:
     """A real `celery worker` process on this test's database, broker and SMTP server."""
 
-    def __init__(self, *, broker_url: str, smtp_port: int, log: Path, concurrency: int = 2):
+    def __init__(
+        self,
+        *,
+        broker_url: str,
+        smtp_port: int,
+        log: Path,
+        concurrency: int = 2,
+        beat: bool = False,
+        visibility_timeout: int = 5,
+    ):
         db = connection.settings_dict
         database_url = (
             f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
@@ -172,8 +203,9 @@ class Worker:
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "VAR_DIR": str(log.parent / "var"),
             "LOG_LEVEL": "INFO",
-            # Unacknowledged messages of a killed worker come back quickly in tests.
-            "CELERY_VISIBILITY_TIMEOUT": "5",
+            # Unacknowledged messages of a killed worker come back quickly in tests, unless a
+            # test asks for production's value (recovery must then not depend on them).
+            "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "DB_CONN_MAX_AGE": "0",
         }
         self.log = log
@@ -198,6 +230,8 @@ class Worker:
                 "--without-heartbeat",
                 "--loglevel",
                 "INFO",
+                # The periodic tasks (the outbox sweeper) on production's schedule.
+                *(["--beat"] if beat else []),
             ],
             cwd=ROOT,
             env=env,
@@ -235,12 +269,13 @@ class Worker:
 def start_worker(tmp_path, smtp_server):
     workers: list[Worker] = []
 
-    def start(*, broker_url: str, concurrency: int = 2) -> Worker:
+    def start(*, broker_url: str, concurrency: int = 2, **options) -> Worker:
         worker = Worker(
             broker_url=broker_url,
             smtp_port=smtp_server.port,
             log=tmp_path / f"worker-{len(workers)}.log",
             concurrency=concurrency,
+            **options,
         )
         workers.append(worker)
         worker.wait_ready()

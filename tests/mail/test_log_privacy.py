@@ -78,11 +78,10 @@ def test_a_temporary_rejection_is_logged_without_the_address(smtp_settings, capl
 )
 def test_every_failure_is_reduced_to_type_and_codes(exc, reason, caplog):
     assert sending.failure_log_reason(exc) == reason
-    mail = _queue()
-    OutboxMail.objects.filter(pk=mail.pk).update(attempts=1)
-    mail.refresh_from_db()
+    # Claimed as the sender would (attempt 1): only the claim's holder records a failure.
+    mail, _status = sending._claim(_queue().pk)
     with caplog.at_level(logging.WARNING, logger=sending.logger.name):
-        sending._record_failure(mail, exc)
+        sending._record_failure(mail, exc, mail.claim_token)
     [line] = _send_lines(caplog)
     assert line.endswith(f": {reason}") and str(mail.pk) in line
     assert ADDRESS not in caplog.text

@@ -2,6 +2,7 @@
 recovery of lost task messages and of claims left by a dead worker."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from communications import sending, services
 from communications.models import OutboxMail
-from communications.sending import MAX_ATTEMPTS, QUEUED_GRACE, SENDING_TIMEOUT, backoff_seconds
+from communications.sending import CLAIM_LEASE, MAX_ATTEMPTS, QUEUED_GRACE, backoff_seconds
 from participants.services import _ticket_confirmed_mail
 from tests.factories import RegistrationFactory, TicketFactory, TicketTypeFactory
 
@@ -133,7 +134,7 @@ def test_claim_left_by_a_dead_worker_is_recovered(
     # Once the claim has expired the sweeper puts it back, and it is sent once.
     later = claimed.next_attempt_at + timedelta(seconds=1)
     claim_length = claimed.next_attempt_at - _reload(mail).updated_at
-    assert abs(claim_length - SENDING_TIMEOUT) < timedelta(seconds=1)
+    assert abs(claim_length - CLAIM_LEASE) < timedelta(seconds=1)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.outbox_sweep(now=later) == 1
     mail = _reload(mail)
@@ -164,7 +165,7 @@ def test_broker_down_marks_the_row_due_and_keeps_the_booking(
 @pytest.mark.parametrize("protected", [True, False], ids=["row-lock", "control-no-lock"])
 def test_two_workers_delivering_the_same_mail_send_it_once(smtp_settings, monkeypatch, protected):
     """Two deliveries of one task at the same moment: the claim under the row lock lets one
-    through. Control: without the lock and status check both send (the test bites)."""
+    through. Control: without the lock, status and lease checks both send (the test bites)."""
     registration = RegistrationFactory()
     # Created directly: mail_enqueue would already send it on commit (eager tasks in tests).
     mail = OutboxMail.objects.create(
@@ -176,13 +177,18 @@ def test_two_workers_delivering_the_same_mail_send_it_once(smtp_settings, monkey
     barrier = threading.Barrier(2)
     original_claim = sending._claim_many
 
-    def racing_claim(mail_ids):
+    def racing_claim(mail_ids, *, token):
         barrier.wait(timeout=10)
         if protected:
-            return original_claim(mail_ids)
+            return original_claim(mail_ids, token=token)
         return list(OutboxMail.objects.filter(pk__in=mail_ids))  # no lock, no status check
 
     monkeypatch.setattr(sending, "_claim_many", racing_claim)
+    if not protected:
+        # The lease check before SMTP would stop an unclaimed send too: off in the control.
+        monkeypatch.setattr(
+            sending, "_ours", lambda mail, token: OutboxMail.objects.filter(pk=mail.pk)
+        )
     # One SMTP connection per thread, as in separate worker processes.
     monkeypatch.setattr(sending, "SMTP_BACKEND", "not-reused")
     results = []
@@ -216,7 +222,7 @@ def _confirmations(n: int, *, registration=None) -> list[OutboxMail]:
     mails = []
     for _ in range(n):
         ticket = TicketFactory(registration=registration, ticket_type=ticket_type)
-        mails.append(services.mail_enqueue(**_ticket_confirmed_mail(ticket)))
+        mails.append(services.mail_enqueue(**_ticket_confirmed_mail(ticket, event=ticket.event)))
     return mails
 
 
@@ -235,9 +241,10 @@ def test_a_batch_claims_and_reads_once_and_records_each_mail(smtp_settings):
     assert {o.status for o in outcomes.values()} == {"sent"}
     outcomes, large_queries = _batch_queries([*large, booker])
     assert {o.status for o in outcomes.values()} == {"sent"}
-    # Per mail only its own record UPDATE: the claim and the rows (tickets, and the
-    # registration with its tickets for the booker's mail) are one statement per batch.
-    assert large_queries - small_queries == len(large) + 1 - len(small) + 2
+    # Per mail only its own two UPDATEs (the lease check right before SMTP, the record): the
+    # claim and the rows (tickets, and the registration with its tickets for the booker's
+    # mail) are one statement per batch.
+    assert large_queries - small_queries == 2 * (len(large) + 1 - len(small)) + 2
     assert smtp_settings.count() == 9
     assert len(set(smtp_settings.peers)) == 1, "one SMTP connection for every batch"
     for mail in [*small, *large]:
@@ -276,8 +283,8 @@ def test_a_batch_past_its_time_gives_the_rest_back(smtp_settings, monkeypatch):
     mails = _confirmations(3)
     original = sending._send_claimed
 
-    def send_then_run_out_of_time(mail, rows):
-        outcome = original(mail, rows)
+    def send_then_run_out_of_time(mail, rows, token):
+        outcome = original(mail, rows, token)
         monkeypatch.setattr(sending, "BATCH_SEND_SECONDS", -1.0)
         return outcome
 
@@ -350,3 +357,133 @@ def test_one_transaction_publishes_its_mails_in_batches(
     ]
     assert published == [expected[0:2], expected[2:4], expected[4:5]]
     assert rolled_back  # the savepoint did insert a row before it was rolled back
+
+
+# --- Claim leases -------------------------------------------------------------------------------
+
+
+def _expire(mail: OutboxMail) -> None:
+    """The holder of this claim stopped renewing (died, or stalled) and its lease ran out."""
+    OutboxMail.objects.filter(pk=mail.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+@pytest.mark.parametrize("handed_on_by", ["sweeper", "redelivered-task"])
+def test_a_worker_that_lost_its_lease_does_not_send_or_record(
+    smtp_settings, django_capture_on_commit_callbacks, handed_on_by
+):
+    mail = _queue()
+    stalled, _status = sending._claim(mail.pk)  # worker A claims, then stalls past its lease
+    _expire(mail)
+    if handed_on_by == "sweeper":
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.outbox_sweep() == 1  # worker B gets it through the queue
+    else:
+        assert sending.mail_send(mail_id=mail.pk).status == "sent"  # B claims it directly
+    assert smtp_settings.count() == 1
+    # A wakes up: its claim is gone, so it neither sends nor overwrites B's record.
+    assert sending._send_claimed(stalled, None, stalled.claim_token).status == "lost"
+    assert sending._record_failure(stalled, RuntimeError("late"), stalled.claim_token).status == (
+        "lost"
+    )
+    sending._release([mail.pk], stalled.claim_token)
+    mail = _reload(mail)
+    assert smtp_settings.count() == 1
+    assert mail.status == OutboxMail.Status.SENT and mail.last_error == ""
+    assert mail.attempts == 2
+
+
+def test_a_stalled_worker_that_delivered_after_losing_its_lease_records_the_truth(
+    smtp_settings, monkeypatch
+):
+    """A's lease ran out during its SMTP conversation and B has claimed the row but not yet
+    sent it: A's "sent" stands, so B finds the row sent and sends nothing."""
+    mail = _queue()
+    stalled, _status = sending._claim(mail.pk)
+    original = sending.deliver_rendered
+    taken_over = []
+
+    def slow_delivery(rendered):
+        original(rendered)
+        # Meanwhile the lease ran out and worker B claimed the row.
+        _expire(mail)
+        taken_over.append(sending._claim(mail.pk)[0])
+
+    monkeypatch.setattr(sending, "deliver_rendered", slow_delivery)
+    assert sending._send_claimed(stalled, None, stalled.claim_token).status == "sent"
+    monkeypatch.setattr(sending, "deliver_rendered", original)
+    [second] = taken_over
+    assert second is not None and second.claim_token != stalled.claim_token
+    assert _reload(mail).status == OutboxMail.Status.SENT
+    # B, about to send, finds it no longer holds the claim (the row is sent): one delivery.
+    assert sending._send_claimed(second, None, second.claim_token).status == "lost"
+    assert smtp_settings.count() == 1
+    assert _reload(mail).status == OutboxMail.Status.SENT
+
+
+def test_a_resend_after_a_failed_attempt_carries_the_stored_message_id(
+    smtp_settings, settings, django_capture_on_commit_callbacks
+):
+    smtp_settings.reject = "451 4.3.0 try again later"
+    mail = _queue()
+    assert sending.mail_send(mail_id=mail.pk).status == "retrying"
+    stored = _reload(mail).message_id
+    assert stored == sending.message_id_for(mail), "stored before the first SMTP attempt"
+    # Whatever would derive another one now (here: a new sender domain), the row's stays.
+    settings.DEFAULT_FROM_EMAIL = "Werkstress <noreply@elders.example.nl>"
+    assert sending.message_id_for(mail) != stored
+    smtp_settings.reject = None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.outbox_sweep(now=_reload(mail).next_attempt_at) == 1
+    assert _reload(mail).status == OutboxMail.Status.SENT
+    assert [str(m["Message-ID"]).strip() for m in smtp_settings.messages] == [stored]
+    assert _reload(mail).message_id == stored
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("renewing", [True, False], ids=["lease-renewed", "control-no-renewal"])
+def test_a_slow_smtp_conversation_keeps_its_lease(smtp_settings, monkeypatch, renewing):
+    """One mail whose SMTP conversation outlasts the lease: the sending worker's lease keeper
+    renews it, so the sweeper running meanwhile (and the task it queues) leaves it alone: one
+    delivery. Control: without renewal the sweeper hands the row on and it arrives twice."""
+    monkeypatch.setattr(sending, "CLAIM_LEASE", timedelta(seconds=1))
+    monkeypatch.setattr(sending, "LEASE_RENEW_SECONDS", 0.2 if renewing else 3600.0)
+    # A keeper thread of an earlier test sleeps on its old interval: start a fresh one.
+    monkeypatch.setattr(sending, "_leases", sending._LeaseKeeper())
+    # Separate SMTP connections, as in separate worker processes.
+    monkeypatch.setattr(sending, "SMTP_BACKEND", "not-reused")
+    smtp_settings.delay = 3.0
+    registration = RegistrationFactory()
+    # Created directly: mail_enqueue would already send it on commit (eager tasks in tests).
+    mail = OutboxMail.objects.create(
+        key="slow",
+        template="booking_confirmed",
+        to_email="slow@example.nl",
+        context={"registration_id": registration.pk},
+    )
+    outcome = []
+
+    def worker():
+        try:
+            outcome.append(sending.mail_send(mail_id=mail.pk).status)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    # The sweeper runs (beat) while the first worker is in DATA; its tasks run eagerly here.
+    while thread.is_alive():
+        services.outbox_sweep()
+        time.sleep(0.1)
+    thread.join()
+    wait_for_count = time.monotonic() + 10
+    while smtp_settings.count() < (1 if renewing else 2) and time.monotonic() < wait_for_count:
+        time.sleep(0.1)
+    assert outcome == ["sent"]
+    assert _reload(mail).status == OutboxMail.Status.SENT
+    if renewing:
+        assert smtp_settings.count() == 1
+    else:
+        assert smtp_settings.count() == 2

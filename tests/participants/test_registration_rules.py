@@ -56,10 +56,17 @@ def test_free_booking_is_confirmed_with_mails(event, free_type):
     assert mail.template == "ticket_confirmed"
     assert mail.to_email == tickets[0].person.email
     assert mail.context == {"ticket_id": tickets[0].pk}
-    assert mail.attachments == [
-        {"type": "ticket_pdf", "ticket_id": tickets[0].pk},
-        {"type": "ics", "event_id": event.pk, "method": "REQUEST", "ticket_id": tickets[0].pk},
-    ]
+    pdf, ics = mail.attachments
+    assert pdf == {"type": "ticket_pdf", "ticket_id": tickets[0].pk}
+    # The invite carries the event as it was at the booking (communications.calendars).
+    assert ics == {
+        "type": "ics",
+        "event_id": event.pk,
+        "method": "REQUEST",
+        "ticket_id": tickets[0].pk,
+        "event": ics["event"],
+    }
+    assert ics["event"]["sequence"] == event.revision
     # Booker plus one Person per attendee.
     assert Person.objects.count() == 3
 
@@ -407,9 +414,17 @@ def test_cancel_booking_mails_and_calls_payments(event, free_type, monkeypatch):
     assert cancelled == [(ids, False)]
     for pk in ids:
         mail = OutboxMail.objects.get(key=f"ticket_cancelled:{pk}")
-        assert mail.attachments == [
-            {"type": "ics", "event_id": event.pk, "method": "CANCEL", "ticket_id": pk}
-        ]
+        [ics] = mail.attachments
+        # A CANCEL that removes these attendees only, under a new SEQUENCE (RFC 5546 3.2.5).
+        assert ics == {
+            "type": "ics",
+            "event_id": event.pk,
+            "method": "CANCEL",
+            "ticket_id": pk,
+            "attendee_removed": True,
+            "event": ics["event"],
+        }
+        assert ics["event"]["sequence"] == event.revision + 1
     rejected(lambda: services.registration_cancel(registration=reg), "already_cancelled")
 
 

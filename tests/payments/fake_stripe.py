@@ -5,6 +5,11 @@ call with Stripe's real request encoding (form-encoded, bracketed keys), respons
 error envelope and Idempotency-Key semantics (same key + same params = replayed response,
 same key + other params = idempotency_error). Tests drive the "customer" side with
 complete_session() and build webhook events with event().
+
+Outages: ``outage_status`` answers every request with that status (500, 503...) and Stripe's
+api_error envelope without processing it; ``delay_seconds`` holds every answer back that long
+(longer than the client's timeout: a timeout), processing the request afterwards as Stripe
+would, so the answer is lost but the session exists.
 """
 
 import json
@@ -57,7 +62,11 @@ class FakeStripe:
         self.requests: list[dict] = []
         # Process the request but answer 503 (as if the response got lost) this many times.
         self.lose_responses = 0
+        self.outage_status: int | None = None
+        self.delay_seconds = 0.0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        # A client that timed out has closed its socket: answering it then is not an error.
+        self.server.handle_error = lambda request, client_address: None
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -96,6 +105,8 @@ class FakeStripe:
             def _dispatch(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
+                if fake.delay_seconds:
+                    time.sleep(fake.delay_seconds)
                 split = urlsplit(self.path)
                 params = parse_form(raw if method == "POST" else split.query)
                 status, body, headers = fake.handle(method, split.path, params, self.headers)
@@ -118,6 +129,12 @@ class FakeStripe:
             )
             if not auth.startswith("Bearer sk_"):
                 return 401, {"error": {"type": "invalid_request_error", "message": "No key"}}, {}
+            if self.outage_status:
+                return (
+                    self.outage_status,
+                    {"error": {"type": "api_error", "message": "Service unavailable (fake)"}},
+                    {},
+                )
             if key and method == "POST" and key in self.idempotent:
                 stored_path, stored_params, status, body = self.idempotent[key]
                 if (stored_path, stored_params) != (path, params):

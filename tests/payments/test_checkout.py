@@ -126,7 +126,7 @@ def test_checkout_page_redirects_to_stripe_and_return_page_never_confirms(
     assert registration.status == Registration.Status.AWAITING_PAYMENT
 
 
-def test_checkout_with_a_bad_token_is_404_and_stripe_down_is_a_clear_409(
+def test_checkout_with_a_bad_token_is_404_and_stripe_down_is_a_clear_503(
     client, fake_stripe, paid_event, paid_type, settings
 ):
     assert client.get(reverse("payments:checkout", kwargs={"token": "nope"})).status_code == 404
@@ -135,9 +135,10 @@ def test_checkout_with_a_bad_token_is_404_and_stripe_down_is_a_clear_409(
     stripe_gateway._client.cache_clear()
     url = reverse("payments:checkout", kwargs={"token": booking_token(registration)})
     response = client.post(url)
-    assert response.status_code == 409
-    assert "niet mogelijk" in response.content.decode()
-    assert not Payment.objects.exists()
+    assert response.status_code == 503
+    assert "niet bereikbaar" in response.content.decode()
+    # No session; the failed attempt is kept (see test_payment_availability.py).
+    assert not Payment.objects.exclude(status=Payment.Status.PROVIDER_ERROR).exists()
 
 
 def test_confirmed_booking_has_nothing_to_pay(client, fake_stripe, paid_event, paid_type):

@@ -279,7 +279,7 @@ def test_payment_pages_follow_the_policy_for_every_role_without_staff_flags(sett
     from tests.permissions.test_matrix import all_patterns, refused
     from tests.permissions.world import ROLES, client_for
 
-    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.OTP_REQUIRED_FOR_ORGANISERS = True
     settings.RATELIMIT_ENABLED = False
     world = _world_with_event_y_money()
     o = world.objects

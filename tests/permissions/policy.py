@@ -113,8 +113,9 @@ POLICY: dict[str, Policy] = {
     "accounts:password_reset_confirm": LINK,
     "accounts:password_reset_complete": PUBLIC,
     "accounts:otp_setup": Policy(LOGGED_IN, GET),
-    # Without a confirmed device the verify page sends people to the setup page.
-    "accounts:otp_verify": Policy(ADMIN, GET),
+    # Without a confirmed device the verify page sends people to the setup page; every
+    # organiser role has one (two-factor is required for all of them).
+    "accounts:otp_verify": Policy(CHECKIN, GET),
     # Public event pages and forms (POSTs there book or sign up: GET only).
     "events:list": PUBLIC,
     "events:detail": PUBLIC,

@@ -182,7 +182,7 @@ def observe(world, role: str, methods=("GET",), *, other: bool = False) -> dict:
 
 @pytest.fixture
 def world(settings):
-    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.OTP_REQUIRED_FOR_ORGANISERS = True
     settings.RATELIMIT_ENABLED = False
     return add_other_objects(build_world())
 
@@ -225,7 +225,7 @@ def test_permission_matrix(world, role):
 
 def test_link_pages_ignore_the_role(settings):
     """Signed-link (capability) pages answer the same whatever login the visitor has."""
-    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.OTP_REQUIRED_FOR_ORGANISERS = True
     settings.RATELIMIT_ENABLED = False
     world = build_world()
     outcomes = {role: observe(world, role) for role in ROLES}
@@ -258,7 +258,7 @@ def test_control_the_matrix_notices_a_staff_flag_check(settings, monkeypatch):
     """Control: a page that asks `is_staff` instead of the role is caught from both sides. The
     staff-flagged check-in account is admitted to an administrator page (a violation) and the
     administrator without the staff flag is refused it (a violation too)."""
-    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.OTP_REQUIRED_FOR_ORGANISERS = True
     settings.RATELIMIT_ENABLED = False
     world = build_world()
     name = "press:staff_moments"
@@ -277,7 +277,7 @@ def test_control_the_second_walk_notices_a_missing_object_scope(settings, monkey
     """Control: with the campaign dashboard's scope widened to every campaign, campaign C's
     manager opens campaign D's dashboard, which the second walk's judgement calls a violation
     (the first walk, on campaign C, cannot see it)."""
-    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
+    settings.OTP_REQUIRED_FOR_ORGANISERS = True
     settings.RATELIMIT_ENABLED = False
     world = add_other_objects(build_world())
     name = "backoffice:campaign_dashboard"

@@ -1,8 +1,11 @@
 """Scoping by role: campaign managers see their campaigns only, check-in staff the check-in
 pages of their events only; the helpers in common/permissions.py do the narrowing."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import OrganiserRole
 from common import permissions
@@ -21,7 +24,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def setup():
     c, d = CampaignFactory(slug="c"), CampaignFactory(slug="d")
-    x, x2, y = EventFactory(campaign=c), EventFactory(campaign=c), EventFactory(campaign=d)
+    # x is under way (its check-in window is open): check-in staff's door is event x.
+    x = EventFactory(campaign=c, starts_at=timezone.now() - timedelta(hours=1))
+    x2, y = EventFactory(campaign=c), EventFactory(campaign=d)
     manager = UserFactory(is_staff=True, email="manager@example.nl")
     OrganiserRole.objects.create(
         user=manager, role=OrganiserRole.Role.CAMPAIGN_MANAGER
@@ -128,9 +133,11 @@ def test_staff_without_a_role_counts_as_administrator_but_limited_roles_do_not(s
 def test_two_factor_state_of_a_user_loaded_outside_a_request(settings, setup):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    settings.OTP_ENFORCE_FOR_ORGANISER_ADMINS = True
-    assert permissions.two_factor_state(setup["admin"]) == "setup"
-    assert permissions.two_factor_state(setup["manager"]) == "ok"
+    settings.OTP_REQUIRED_FOR_ORGANISERS = True
+    # Every organiser role must set it up; an account without a role need not.
+    for role in ("admin", "manager", "door"):
+        assert permissions.two_factor_state(setup[role]) == "setup", role
+    assert permissions.two_factor_state(UserFactory(email="nobody@example.nl")) == "ok"
     TOTPDevice.objects.create(user=setup["manager"], name="authenticator", confirmed=True)
     assert permissions.two_factor_state(setup["manager"]) == "verify"
 

@@ -156,7 +156,8 @@ def build_world() -> World:  # noqa: PLR0915 - one flat list of objects reads be
     o["waitlist"] = WaitingListEntryFactory(event=o["event_x"], ticket_type=o["type_x"])
     o["participation"] = CampaignParticipationFactory(event=o["week"], organisation=o["org_a"])
 
-    # Organisers.
+    # Organisers. Every organiser role needs a verified second factor (accounts.middleware), so
+    # each has a device and client_for() gives it a verified session.
     users["admin"], o["device_admin"] = verified_admin()
     users["manager_c"] = UserFactory(email="manager-c@ministerie.example.nl", is_staff=False)
     OrganiserRole.objects.create(
@@ -169,6 +170,10 @@ def build_world() -> World:  # noqa: PLR0915 - one flat list of objects reads be
         OrganiserRole.objects.create(
             user=users[key], role=OrganiserRole.Role.CHECKIN_STAFF
         ).events.add(o["event_x"])
+    for key in ("manager_c", "checkin_x", "staff_checkin_x"):
+        o[f"device_{key}"] = TOTPDevice.objects.create(
+            user=users[key], name="authenticator", confirmed=True
+        )
     users["admin_no_staff"] = UserFactory(email="beheer@ministerie.example.nl", is_staff=False)
     OrganiserRole.objects.create(user=users["admin_no_staff"], role=OrganiserRole.Role.ADMIN)
     o["device_admin_no_staff"] = TOTPDevice.objects.create(

@@ -2,9 +2,11 @@
 
 import datetime as dt
 import io
+import re
 from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
@@ -121,3 +123,22 @@ def ics_of(mail: OutboxMail) -> Calendar:
 def vevent(cal: Calendar):
     [event] = [c for c in cal.walk() if c.name == "VEVENT"]
     return event
+
+
+def invite_on_page(client, moment_, journalists, **extra):
+    """The organiser's two steps on the invite page: tick `journalists` (the confirmation page
+    lists them, nothing is queued), then confirm. Returns (confirmation page, confirm response)."""
+    url = reverse("press:staff_invite", kwargs={"pk": moment_.pk})
+    review = client.post(
+        url, {"step": "review", "journalist": [j.pk for j in journalists]}, **extra
+    )
+    assert review.status_code == 200, review.status_code
+    token = selection_token(review.content.decode())
+    return review, client.post(url, {"step": "confirm", "selection": token}, **extra)
+
+
+def selection_token(page: str) -> str:
+    """The signed selection the confirmation page's confirm button sends."""
+    match = re.search(r'name="selection" value="([^"]+)"', page)
+    assert match, "no confirm button with a selection on the page"
+    return match.group(1)

@@ -55,9 +55,15 @@ def test_full_flow_through_the_personal_link(client, settings):
     inv = PressInvitation.objects.get()
     assert inv.status == "accepted"
     [accepted] = h.mails("press_invitation_accepted")
-    assert accepted.attachments == [
-        {"type": "ics", "event_id": m.event_id, "method": "REQUEST", "attendee": "recipient"}
-    ]
+    [spec] = accepted.attachments
+    assert {k: spec[k] for k in ("type", "event_id", "method", "attendee")} == {
+        "type": "ics",
+        "event_id": m.event_id,
+        "method": "REQUEST",
+        "attendee": "recipient",
+    }
+    # The moment as it was when the journalist accepted (communications.calendars).
+    assert spec["event"]["sequence"] == m.event.revision
     cal = h.ics_of(accepted)
     # A personal iTIP invite: the journalist is the ATTENDEE (checked by ics_of).
     assert str(cal["METHOD"]) == "REQUEST"
@@ -163,9 +169,14 @@ def test_declining_after_accepting_releases_the_slot_and_cancels_the_calendar_en
     services.interview_slot_book(invitation=inv, slot=slot)
     services.press_invitation_respond(invitation=inv, accept=False)
     assert InterviewSlot.objects.get(pk=slot.pk).invitation_id is None
+    [accepted] = h.mails("press_invitation_accepted")
     [declined] = h.mails("press_invitation_declined")
     assert declined.attachments[0]["method"] == "CANCEL"
-    assert str(h.vevent(h.ics_of(declined))["STATUS"]) == "CANCELLED"
+    # RFC 5546 3.2.5: only this journalist leaves; the moment goes on, so no STATUS, and the
+    # CANCEL is newer than the invite it withdraws.
+    cancel = h.vevent(h.ics_of(declined))
+    assert "STATUS" not in cancel
+    assert cancel["SEQUENCE"] == h.vevent(h.ics_of(accepted))["SEQUENCE"] + 1
 
 
 def test_booking_needs_an_accepted_invitation_and_a_free_slot():

@@ -49,12 +49,12 @@ def test_invite_page_previews_per_recipient_and_sends(organiser_client):
     # Bas reads English: the preview is his mail, in his language.
     assert "Press invitation: Werkbezoek minister" in body
     assert "Dear Bas Kok" in body
-    response = organiser_client.post(url, {"journalist": [a.pk, b.pk]})
+    _review, response = h.invite_on_page(organiser_client, m, [a, b])
     assert response.status_code == 302
     assert set(PressInvitation.objects.values_list("journalist_id", flat=True)) == {a.pk, b.pk}
     assert len(h.mails("press_invitation")) == 2
-    # Sending again does not invite twice.
-    organiser_client.post(url, {"journalist": [a.pk]})
+    # Invited journalists cannot be ticked again: nothing is invited twice.
+    assert organiser_client.post(url, {"journalist": [a.pk]}).status_code == 400
     assert len(h.mails("press_invitation")) == 2
 
 

@@ -2,17 +2,25 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from communications.models import OutboxMail
 from participants.checkin import ticket_check_in
 from participants.models import Registration
 from privacy.models import AuditEntry
 from privacy.services import audit_record
-from tests.factories import PersonFactory, RegistrationFactory, TicketFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    PersonFactory,
+    RegistrationFactory,
+    TicketFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +56,11 @@ def test_audit_record_keeps_ids_and_codes_and_drops_personal_data(organiser):
 
 
 def test_check_in_is_audited_with_the_address(organiser):
-    ticket = TicketFactory(person=PersonFactory(name="Geert Zeldzaam", email="gz@example.nl"))
+    ticket = TicketFactory(
+        person=PersonFactory(name="Geert Zeldzaam", email="gz@example.nl"),
+        # Under way: inside its check-in window.
+        registration__event=EventFactory(starts_at=timezone.now() - timedelta(hours=1)),
+    )
     request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.4")
     ticket_check_in(secret=ticket.secret, event=ticket.event, user=organiser, request=request)
     entry = AuditEntry.objects.get(action="ticket.check_in")
@@ -60,7 +72,10 @@ def test_check_in_is_audited_with_the_address(organiser):
 def test_failed_check_in_leaves_no_audit_entry(organiser):
     from common.errors import RuleViolation
 
-    ticket = TicketFactory(status="cancelled")
+    ticket = TicketFactory(
+        status="cancelled",
+        registration__event=EventFactory(starts_at=timezone.now() - timedelta(hours=1)),
+    )
     with pytest.raises(RuleViolation):
         ticket_check_in(secret=ticket.secret, event=ticket.event, user=organiser)
     assert not AuditEntry.objects.exists()

@@ -360,10 +360,14 @@ def test_ticket_type_added_in_the_admin_is_audited(organiser_client, organiser):
 
 
 def _checked_in_ticket(event=None):
+    # Certificates are issued once the event has ended, to tickets checked in at the door.
+    event = event or EventFactory(
+        starts_at=timezone.now() - timedelta(days=2), ends_at=timezone.now() - timedelta(days=1)
+    )
     return TicketFactory(
-        registration=RegistrationFactory(event=event or EventFactory()),
+        registration=RegistrationFactory(event=event),
         person=PersonFactory(name="Hendrika Zeldzaam", email="hendrika.zeldzaam@example.nl"),
-        checked_in_at=timezone.now(),
+        checked_in_at=event.starts_at,
     )
 
 
@@ -676,9 +680,10 @@ def test_sending_press_invitations_is_one_entry_with_journalist_ids(
     organiser_client, organiser, joris
 ):
     moment = press_helpers.moment()
-    url = reverse("press:staff_invite", kwargs={"pk": moment.pk})
     since = mark()
-    response = organiser_client.post(url, {"journalist": [joris.pk]}, REMOTE_ADDR=IP)
+    _page, response = press_helpers.invite_on_page(
+        organiser_client, moment, [joris], REMOTE_ADDR=IP
+    )
     assert response.status_code == 302
     entry = one_entry(since, "press_invitation.send", actor=organiser, obj=moment)
     assert entry.details == {
@@ -689,6 +694,7 @@ def test_sending_press_invitations_is_one_entry_with_journalist_ids(
     assert PressInvitation.objects.count() == 1
     # Everyone chosen was already invited: nothing sent, nothing recorded.
     since = mark()
+    url = reverse("press:staff_invite", kwargs={"pk": moment.pk})
     organiser_client.post(url, {"journalist": [joris.pk]}, REMOTE_ADDR=IP)
     no_entry(since)
 
@@ -1006,9 +1012,7 @@ def test_no_entry_written_here_holds_a_name_or_address(
     """All actions above in one go, then a search of every audit column (not only details)."""
     _plan(organiser_client, school_request, ambassador)
     moment = press_helpers.moment()
-    organiser_client.post(
-        reverse("press:staff_invite", kwargs={"pk": moment.pk}), {"journalist": [joris.pk]}
-    )
+    press_helpers.invite_on_page(organiser_client, moment, [joris])
     certificate_issue(ticket=_checked_in_ticket(), user=organiser)
     assert AuditEntry.objects.count() >= 3
     text = str(list(AuditEntry.objects.values_list())).lower()

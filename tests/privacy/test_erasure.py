@@ -16,6 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
+from freezegun import freeze_time
 
 from common.errors import RuleViolation
 from communications.documents import certificate_issue
@@ -132,9 +133,12 @@ def spread_person(organiser, tmp_path, settings):
     private.buyer_name, private.buyer_contact, private.buyer_vat_number = NAME, "", ""
     private.buyer_address = "Dorpsstraat 1, 1234 AB Ergens"
     private.save()
-    # Check-in (audited) and a certificate with the name on it.
-    ticket_check_in(secret=ticket.secret, event=event, user=organiser)
-    certificate_issue(ticket=Ticket.objects.get(pk=ticket.pk))
+    # Check-in (audited) at the door and, once the event has ended, a certificate with the
+    # name on it.
+    with freeze_time(event.starts_at):
+        ticket_check_in(secret=ticket.secret, event=event, user=organiser)
+    with freeze_time(event.ends_at + timedelta(minutes=1)):
+        certificate_issue(ticket=Ticket.objects.get(pk=ticket.pk))
     # Waiting list, campaign-week contact, a user account, an invitation.
     WaitingListEntryFactory(
         event=event, ticket_type=paid, person=PersonFactory(name=NAME, email=EMAIL)
