@@ -299,10 +299,8 @@ class BookerForm(AccessibleFormMixin, forms.Form):
                 "organisation_name",
                 _("Enter the name of the organisation that goes with the KvK number."),
             )
-        if data.get("payment_method") == "invoice" and not data.get("kvk_number"):
-            self.add_error(
-                "kvk_number", _("Paying by invoice needs the organisation's KvK number.")
-            )
+        # Whether invoice needs a KvK number depends on the tickets (a free booking pays
+        # nothing): the view asks payments (payment_method_refusal) once the tickets are known.
         if not data.get("payment_method"):
             data["payment_method"] = "online"
         return data

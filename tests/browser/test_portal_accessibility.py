@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from events.models import Event
 from organisations.models import Membership
 from participants import links, services
 from tests.browser.helpers import (
@@ -241,6 +242,11 @@ def test_portal_and_account_pages_pass_axe(browser, live_url, portal, lang):
     context.close()
 
     # --- The check-in page of an organiser, with a success and a refusal ---
+    # Check-in is open only around the event itself: the congress starts within the hour.
+    now = timezone.now()
+    Event.objects.filter(pk=portal["event"].pk).update(
+        starts_at=now + timedelta(minutes=30), ends_at=now + timedelta(hours=4)
+    )
     staff = UserFactory(email="balie@werkstress.example.nl", is_staff=True)
     client = Client()
     client.force_login(staff)

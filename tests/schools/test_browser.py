@@ -38,7 +38,7 @@ def check(page, path: str, lang: str = "nl", status: int = 200) -> None:
 def login(browser_context, live_url, user) -> None:
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     browser_context.add_cookies(
