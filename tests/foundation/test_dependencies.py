@@ -9,8 +9,11 @@ import ast
 import re
 import sys
 import tomllib
+from importlib import metadata
 from importlib.metadata import packages_distributions
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".venv", ".git", "var", "staticfiles", "node_modules", "__pycache__", "locale"}
@@ -109,3 +112,73 @@ def test_every_declared_dependency_is_pinned_in_the_lock():
     ]
     unpinned = [r for r in requirements if requirement_name(r) not in pinned]
     assert unpinned == [], "not pinned in requirements.lock"
+
+
+# Declared packages the code reaches without an import statement, and why.
+USED_WITHOUT_IMPORT = {
+    "gunicorn": "the web server process (docker/Dockerfile, bench)",
+    "ruff": "make lint / make format",
+    "pytest-django": "a pytest plugin, loaded by entry point",
+    "psycopg": "Django's PostgreSQL backend imports it (DATABASE_URL)",
+}
+# Dotted paths in settings (INSTALLED_APPS, MIDDLEWARE, backends) load packages too.
+SETTINGS_DIRS = ("config",)
+DOTTED = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def distributions_named_in_settings() -> set[str]:
+    module_to_dists = packages_distributions()
+    found = set()
+    for folder in SETTINGS_DIRS:
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and DOTTED.match(node.value)
+                ):
+                    top = node.value.split(".")[0]
+                    found.update(canonical(d) for d in module_to_dists.get(top, ()))
+    return found
+
+
+def test_every_declared_package_is_used():
+    """The other direction: nothing is declared (and installed in production) that no code
+    imports, no setting names and no tool runs."""
+    imports = imported_distributions()
+    used = imports["runtime"] | imports["test"] | distributions_named_in_settings()
+    declared_names = declared()["test"]
+    unused = declared_names - used - set(USED_WITHOUT_IMPORT)
+    assert unused == set()
+    assert set(USED_WITHOUT_IMPORT) <= declared_names, "allow-list names a package not declared"
+
+
+def test_the_lock_holds_only_what_the_declared_packages_need():
+    """requirements.lock pins the declared packages and what they require, nothing left over
+    from a package that was removed."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    roots = [
+        *project["dependencies"],
+        *(r for group in project.get("optional-dependencies", {}).values() for r in group),
+    ]
+    needed: set[str] = set()
+    stack = [Requirement(r.split("#")[0]) for r in roots]
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    while stack:
+        requirement = stack.pop()
+        key = (canonical(requirement.name), tuple(sorted(requirement.extras)))
+        if key in seen:
+            continue
+        seen.add(key)
+        needed.add(key[0])
+        for line in metadata.distribution(requirement.name).requires or []:
+            child = Requirement(line)
+            wanted = [*requirement.extras, ""]
+            if child.marker is None or any(child.marker.evaluate({"extra": e}) for e in wanted):
+                stack.append(child)
+    pinned = {
+        canonical(line.split("==")[0])
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line
+    }
+    assert pinned - needed == set(), "pinned but required by nothing declared"
